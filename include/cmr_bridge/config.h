@@ -1,0 +1,49 @@
+// The service configuration: plain data, filled by src/config and validated there.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cmr_bridge/signature_scheme.h"
+
+namespace cmr_bridge {
+
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;  // 0 = any free port (tests)
+};
+
+struct TopicNames {
+  std::string order = "cmr.order.events";
+  std::string subscription = "cmr.subscription.events";
+  std::string prewarmup = "cmr.prewarmup.events";
+  std::string deadletter = "cmr.webhooks.deadletter";
+};
+
+struct KafkaSettings {
+  std::string brokers = "127.0.0.1:9092";
+  bool create_topics = true;
+  int topic_partitions = 6;           // -1 = broker default
+  int topic_replication_factor = -1;  // -1 = broker default
+  std::string client_id = "cmr-bridge";
+  // Extra librdkafka properties (CMR_BRIDGE_KAFKA_PROP_<name>), applied last.
+  std::vector<std::pair<std::string, std::string>> extra_properties;
+};
+
+struct Config {
+  KafkaSettings kafka;
+  TopicNames topics;
+  std::vector<std::string> signing_keys;  // secrets: never logged
+  ListenAddress listen{"0.0.0.0", 8080};
+  ListenAddress admin_listen{"0.0.0.0", 9090};
+  std::chrono::seconds timestamp_tolerance{300};
+  SignatureScheme signature_scheme = SignatureScheme::kAuto;
+  std::chrono::milliseconds delivery_timeout{10000};
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t http_threads = 64;
+  std::string log_level = "info";
+};
+
+}  // namespace cmr_bridge

@@ -1,0 +1,33 @@
+// Observation seam: the core reports what it did; src/metrics turns it into Prometheus series.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "cmr_bridge/outcome.h"
+#include "cmr_bridge/signature_scheme.h"
+
+namespace cmr_bridge {
+
+class PipelineObserver {
+ public:
+  virtual ~PipelineObserver() = default;
+  // Called from HTTP worker threads, concurrently; implementations must be thread-safe.
+  virtual void on_signature_verified(SignatureScheme scheme) = 0;
+  virtual void on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) = 0;
+  virtual void on_delivery(const std::string& topic, bool delivered,
+                           std::chrono::nanoseconds latency) = 0;
+  // Every HTTP response of the webhook listener; `route` is "/webhooks" or "other".
+  virtual void on_http_response(std::string_view route, int status) = 0;
+};
+
+class NullObserver final : public PipelineObserver {
+ public:
+  void on_signature_verified(SignatureScheme) override {}
+  void on_outcome(const Outcome&, std::chrono::nanoseconds) override {}
+  void on_delivery(const std::string&, bool, std::chrono::nanoseconds) override {}
+  void on_http_response(std::string_view, int) override {}
+};
+
+}  // namespace cmr_bridge

@@ -1,0 +1,266 @@
+#include "config/env_config.h"
+
+#include <charconv>
+#include <limits>
+
+namespace cmr_bridge {
+namespace {
+
+constexpr std::string_view kKafkaPropertyPrefix = "CMR_BRIDGE_KAFKA_PROP_";
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+class Reader {
+ public:
+  Reader(const std::map<std::string, std::string>& env, std::vector<std::string>& errors)
+      : env_(env), errors_(errors) {}
+
+  const std::string* raw(const char* name) const {
+    const auto it = env_.find(name);
+    return it == env_.end() ? nullptr : &it->second;
+  }
+
+  void string(const char* name, std::string& out) {
+    if (const auto* value = raw(name)) {
+      const auto trimmed = trim(*value);
+      if (trimmed.empty()) {
+        fail(name, "must not be empty");
+      } else {
+        out.assign(trimmed);
+      }
+    }
+  }
+
+  template <typename Int>
+  void integer(const char* name, Int& out, int64_t min, int64_t max) {
+    const auto* value = raw(name);
+    if (!value)
+      return;
+    const auto text = trim(*value);
+    int64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+      fail(name, "must be an integer, got \"" + std::string(text) + "\"");
+    } else if (parsed < min || parsed > max) {
+      fail(name, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                     ", got " + std::to_string(parsed));
+    } else {
+      out = static_cast<Int>(parsed);
+    }
+  }
+
+  void boolean(const char* name, bool& out) {
+    const auto* value = raw(name);
+    if (!value)
+      return;
+    const auto text = trim(*value);
+    if (text == "true" || text == "1" || text == "yes") {
+      out = true;
+    } else if (text == "false" || text == "0" || text == "no") {
+      out = false;
+    } else {
+      fail(name, "must be true or false, got \"" + std::string(text) + "\"");
+    }
+  }
+
+  void address(const char* name, ListenAddress& out) {
+    const auto* value = raw(name);
+    if (!value)
+      return;
+    const auto text = trim(*value);
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon + 1 == text.size()) {
+      fail(name, "must be HOST:PORT, got \"" + std::string(text) + "\"");
+      return;
+    }
+    std::string_view host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    const auto port_text = text.substr(colon + 1);
+    int port = -1;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (host.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
+        port < 0 || port > 65535) {
+      fail(name,
+           "must be HOST:PORT with a port from 0 to 65535, got \"" + std::string(text) + "\"");
+      return;
+    }
+    out.host.assign(host);
+    out.port = static_cast<uint16_t>(port);
+  }
+
+  void fail(const char* name, const std::string& problem) {
+    errors_.push_back(std::string(name) + ": " + problem);
+  }
+
+ private:
+  const std::map<std::string, std::string>& env_;
+  std::vector<std::string>& errors_;
+};
+
+}  // namespace
+
+const std::vector<ConfigVariable>& config_variables() {
+  static const std::vector<ConfigVariable> variables = {
+      {"CMR_BRIDGE_SIGNING_KEYS", "(required)",
+       "Comma-separated HMAC keys (the CMR partner API keys). Several keys = rotation: a "
+       "signature made with any of them is accepted."},
+      {"CMR_BRIDGE_KAFKA_BROKERS", "127.0.0.1:9092", "Kafka bootstrap servers."},
+      {"CMR_BRIDGE_LISTEN", "0.0.0.0:8080",
+       "Webhook listener (HOST:PORT; port 0 = any free port)."},
+      {"CMR_BRIDGE_ADMIN_LISTEN", "0.0.0.0:9090", "Admin listener: /healthz, /readyz, /metrics."},
+      {"CMR_BRIDGE_TIMESTAMP_TOLERANCE_S", "300",
+       "Accepted distance of cmr-x-timestamp from now, in seconds (1-86400)."},
+      {"CMR_BRIDGE_SIGNATURE_SCHEME", "auto",
+       "auto, body-hex, body-base64, timestamp-body-hex or timestamp-body-base64."},
+      {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "10000",
+       "How long a request waits for the Kafka acknowledgement before answering 503 "
+       "(100-54999; the sender gives up at 60 s)."},
+      {"CMR_BRIDGE_TOPIC_ORDER", "cmr.order.events", "Topic for domain and mailbox order events."},
+      {"CMR_BRIDGE_TOPIC_SUBSCRIPTION", "cmr.subscription.events",
+       "Topic for subscription events."},
+      {"CMR_BRIDGE_TOPIC_PREWARMUP", "cmr.prewarmup.events",
+       "Topic for pre-warmed mailbox events."},
+      {"CMR_BRIDGE_TOPIC_DEADLETTER", "cmr.webhooks.deadletter",
+       "Topic for verified requests that cannot be published as events."},
+      {"CMR_BRIDGE_CREATE_TOPICS", "true",
+       "Create missing topics at start (false for managed clusters where topics are provisioned)."},
+      {"CMR_BRIDGE_TOPIC_PARTITIONS", "6",
+       "Partitions for topics the bridge creates (-1 = broker default)."},
+      {"CMR_BRIDGE_TOPIC_REPLICATION_FACTOR", "-1",
+       "Replication factor for topics the bridge creates (-1 = broker default)."},
+      {"CMR_BRIDGE_MAX_BODY_BYTES", "1048576",
+       "Largest accepted request body; larger answers 413."},
+      {"CMR_BRIDGE_HTTP_THREADS", "64",
+       "Webhook listener worker threads (one per open connection in cpp-httplib)."},
+      {"CMR_BRIDGE_LOG_LEVEL", "info", "debug, info, warn or error."},
+      {"CMR_BRIDGE_KAFKA_PROP_<NAME>", "(none)",
+       "Any librdkafka property, e.g. CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL sets "
+       "security.protocol ('_' becomes '.', lower-cased). Applied last; values are masked in "
+       "logs."},
+  };
+  return variables;
+}
+
+ConfigResult load_config_from_env(const std::map<std::string, std::string>& env) {
+  ConfigResult result;
+  Config& c = result.config;
+  Reader r(env, result.errors);
+
+  if (const auto* keys = r.raw("CMR_BRIDGE_SIGNING_KEYS")) {
+    std::string_view rest = *keys;
+    bool empty_entry = false;
+    while (true) {
+      const auto comma = rest.find(',');
+      const auto entry = trim(rest.substr(0, comma));
+      if (entry.empty()) {
+        empty_entry = true;
+      } else {
+        c.signing_keys.emplace_back(entry);
+      }
+      if (comma == std::string_view::npos)
+        break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (empty_entry)
+      r.fail("CMR_BRIDGE_SIGNING_KEYS", "contains an empty key");
+  } else {
+    r.fail("CMR_BRIDGE_SIGNING_KEYS", "is required (comma-separated HMAC signing keys)");
+  }
+
+  r.string("CMR_BRIDGE_KAFKA_BROKERS", c.kafka.brokers);
+  r.address("CMR_BRIDGE_LISTEN", c.listen);
+  r.address("CMR_BRIDGE_ADMIN_LISTEN", c.admin_listen);
+  int64_t tolerance = c.timestamp_tolerance.count();
+  r.integer("CMR_BRIDGE_TIMESTAMP_TOLERANCE_S", tolerance, 1, 86400);
+  c.timestamp_tolerance = std::chrono::seconds(tolerance);
+  if (const auto* scheme = r.raw("CMR_BRIDGE_SIGNATURE_SCHEME")) {
+    if (const auto parsed = parse_signature_scheme(trim(*scheme))) {
+      c.signature_scheme = *parsed;
+    } else {
+      r.fail("CMR_BRIDGE_SIGNATURE_SCHEME",
+             "must be one of auto, body-hex, body-base64, timestamp-body-hex, "
+             "timestamp-body-base64; got \"" +
+                 *scheme + "\"");
+    }
+  }
+  int64_t delivery_timeout = c.delivery_timeout.count();
+  r.integer("CMR_BRIDGE_DELIVERY_TIMEOUT_MS", delivery_timeout, 100, 54999);
+  c.delivery_timeout = std::chrono::milliseconds(delivery_timeout);
+  r.string("CMR_BRIDGE_TOPIC_ORDER", c.topics.order);
+  r.string("CMR_BRIDGE_TOPIC_SUBSCRIPTION", c.topics.subscription);
+  r.string("CMR_BRIDGE_TOPIC_PREWARMUP", c.topics.prewarmup);
+  r.string("CMR_BRIDGE_TOPIC_DEADLETTER", c.topics.deadletter);
+  r.boolean("CMR_BRIDGE_CREATE_TOPICS", c.kafka.create_topics);
+  r.integer("CMR_BRIDGE_TOPIC_PARTITIONS", c.kafka.topic_partitions, -1, 10000);
+  r.integer("CMR_BRIDGE_TOPIC_REPLICATION_FACTOR", c.kafka.topic_replication_factor, -1, 32);
+  if (c.kafka.topic_partitions == 0)
+    r.fail("CMR_BRIDGE_TOPIC_PARTITIONS", "must not be 0");
+  if (c.kafka.topic_replication_factor == 0) {
+    r.fail("CMR_BRIDGE_TOPIC_REPLICATION_FACTOR", "must not be 0");
+  }
+  r.integer("CMR_BRIDGE_MAX_BODY_BYTES", c.max_body_bytes, 1024, 64 * 1024 * 1024);
+  r.integer("CMR_BRIDGE_HTTP_THREADS", c.http_threads, 2, 4096);
+  r.string("CMR_BRIDGE_LOG_LEVEL", c.log_level);
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error") {
+    r.fail("CMR_BRIDGE_LOG_LEVEL",
+           "must be debug, info, warn or error; got \"" + c.log_level + "\"");
+  }
+
+  for (const auto& [name, value] : env) {
+    if (name.rfind(kKafkaPropertyPrefix, 0) != 0)
+      continue;
+    std::string property = name.substr(kKafkaPropertyPrefix.size());
+    if (property.empty()) {
+      r.fail(name.c_str(), "names no librdkafka property");
+      continue;
+    }
+    for (auto& ch : property) {
+      ch = ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    c.kafka.extra_properties.emplace_back(property, value);
+  }
+  return result;
+}
+
+std::vector<std::pair<std::string, std::string>> describe_config(const Config& c) {
+  std::vector<std::pair<std::string, std::string>> out = {
+      {"signing_keys", std::to_string(c.signing_keys.size()) + " key(s), masked"},
+      {"kafka_brokers", c.kafka.brokers},
+      {"listen", c.listen.host + ":" + std::to_string(c.listen.port)},
+      {"admin_listen", c.admin_listen.host + ":" + std::to_string(c.admin_listen.port)},
+      {"timestamp_tolerance_s", std::to_string(c.timestamp_tolerance.count())},
+      {"signature_scheme", std::string(to_string(c.signature_scheme))},
+      {"delivery_timeout_ms", std::to_string(c.delivery_timeout.count())},
+      {"topic_order", c.topics.order},
+      {"topic_subscription", c.topics.subscription},
+      {"topic_prewarmup", c.topics.prewarmup},
+      {"topic_deadletter", c.topics.deadletter},
+      {"create_topics", c.kafka.create_topics ? "true" : "false"},
+      {"topic_partitions", std::to_string(c.kafka.topic_partitions)},
+      {"topic_replication_factor", std::to_string(c.kafka.topic_replication_factor)},
+      {"max_body_bytes", std::to_string(c.max_body_bytes)},
+      {"http_threads", std::to_string(c.http_threads)},
+      {"log_level", c.log_level},
+  };
+  for (const auto& [name, value] : c.kafka.extra_properties) {
+    const bool secret =
+        name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
+        name.find("key") != std::string::npos || name.find("token") != std::string::npos ||
+        name.find("jaas") != std::string::npos ||
+        name.find("sasl.oauthbearer.config") != std::string::npos;
+    out.emplace_back("kafka." + name, secret ? "(masked)" : value);
+  }
+  return out;
+}
+
+}  // namespace cmr_bridge

@@ -1,0 +1,33 @@
+// Configuration from environment variables. Every problem is reported, each naming its
+// variable, so an operator fixes them all in one go.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cmr_bridge/config.h"
+
+namespace cmr_bridge {
+
+struct ConfigResult {
+  Config config;
+  std::vector<std::string> errors;  // empty when the configuration is usable
+  bool ok() const { return errors.empty(); }
+};
+
+// `env` is the process environment (name → value). Pure: no I/O.
+ConfigResult load_config_from_env(const std::map<std::string, std::string>& env);
+
+// One line per setting with secrets masked, for the start-up log.
+std::vector<std::pair<std::string, std::string>> describe_config(const Config& config);
+
+struct ConfigVariable {
+  const char* name;
+  const char* default_value;
+  const char* description;
+};
+// The documented variables (README and --help are generated from the same table).
+const std::vector<ConfigVariable>& config_variables();
+
+}  // namespace cmr_bridge

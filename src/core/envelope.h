@@ -1,0 +1,55 @@
+// Parsing the CMR envelope {"event", "eventId", "data"} from the verified raw body.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cmr_bridge {
+
+enum class EnvelopeError {
+  kNone,
+  kInvalidJson,      // not JSON, invalid UTF-8, too deep, trailing garbage
+  kInvalidEnvelope,  // JSON, but not an object with non-empty string event/eventId and object data
+};
+std::string_view error_code(EnvelopeError error);  // "invalid_json", "invalid_envelope"
+
+struct EnvelopeLimits {
+  std::size_t max_depth = 64;
+};
+
+class Envelope {
+ public:
+  ~Envelope();
+  Envelope(Envelope&&) noexcept;
+  Envelope& operator=(Envelope&&) noexcept;
+
+  const std::string& event() const { return event_; }
+  const std::string& event_id() const { return event_id_; }
+  // First non-empty string found at one of `pointers` (JSON pointers relative to `data`).
+  std::optional<std::string> first_string(const std::vector<std::string>& pointers) const;
+
+ private:
+  friend struct EnvelopeParser;
+  struct Document;
+  Envelope();
+  std::unique_ptr<Document> document_;
+  std::string event_;
+  std::string event_id_;
+};
+
+struct EnvelopeResult {
+  EnvelopeError error = EnvelopeError::kNone;
+  std::string detail;  // which rule failed; never quotes the body
+  std::optional<Envelope> envelope;
+  // Best-effort identity for dead-letter headers when the envelope is invalid.
+  std::string event;
+  std::string event_id;
+};
+
+// Parses iteratively (no recursion, so depth cannot exhaust the stack) with UTF-8 validation.
+EnvelopeResult parse_envelope(std::string_view body, const EnvelopeLimits& limits = {});
+
+}  // namespace cmr_bridge

@@ -1,0 +1,40 @@
+// Event name → lifecycle topic and partition key. Routes are data: a default table, later
+// extended from a routes file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cmr_bridge/config.h"
+
+namespace cmr_bridge {
+
+struct Route {
+  std::string pattern;    // exact event name, or a glob with '*' (matches any run of characters)
+  std::string lifecycle;  // "order", "subscription", "prewarmup"
+  std::string topic;
+  // JSON pointers into `data`; the first that holds a non-empty string is the Kafka key.
+  std::vector<std::string> key_pointers;
+};
+
+bool glob_match(std::string_view pattern, std::string_view text);
+
+class RouteTable {
+ public:
+  explicit RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {}
+  // The documented lifecycles (issue "Foundation"): domain.order.*, mailbox.order.*,
+  // mailbox.created, mailbox.updated → order; subscription.* → subscription;
+  // prewarmup.* → prewarmup.
+  static RouteTable defaults(const TopicNames& topics);
+
+  // First route whose pattern matches, in table order; nullptr when none does.
+  const Route* find(std::string_view event) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace cmr_bridge

@@ -1,0 +1,259 @@
+#include "core/signature.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <cctype>
+
+#include "core/encoding.h"
+
+namespace cmr_bridge {
+namespace {
+
+struct MacDeleter {
+  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
+};
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+};
+using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
+constexpr std::size_t kMaxSignatureHeaderLength = 256;
+
+enum class Encoding { kHex, kBase64 };
+enum class SignedString { kBody, kTimestampBody };
+
+bool uses_timestamp(SignatureScheme scheme) {
+  return scheme == SignatureScheme::kTimestampBodyHex ||
+         scheme == SignatureScheme::kTimestampBodyBase64;
+}
+Encoding encoding_of(SignatureScheme scheme) {
+  return (scheme == SignatureScheme::kBodyHex || scheme == SignatureScheme::kTimestampBodyHex)
+             ? Encoding::kHex
+             : Encoding::kBase64;
+}
+SignatureScheme scheme_for(SignedString what, Encoding encoding) {
+  if (what == SignedString::kBody) {
+    return encoding == Encoding::kHex ? SignatureScheme::kBodyHex : SignatureScheme::kBodyBase64;
+  }
+  return encoding == Encoding::kHex ? SignatureScheme::kTimestampBodyHex
+                                    : SignatureScheme::kTimestampBodyBase64;
+}
+
+MacCtxPtr make_keyed_context(EVP_MAC* mac, std::string_view key) {
+  MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
+  if (!ctx)
+    return nullptr;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1) {
+    return nullptr;
+  }
+  return ctx;
+}
+
+// Finishes an HMAC from a keyed template without touching the template (it is shared).
+std::optional<Mac> finish_mac(const EVP_MAC_CTX* keyed, std::string_view timestamp_prefix,
+                              std::string_view body) {
+  MacCtxPtr ctx(EVP_MAC_CTX_dup(keyed));
+  if (!ctx)
+    return std::nullopt;
+  const auto update = [&](std::string_view part) {
+    return EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
+                          part.size()) == 1;
+  };
+  if (!timestamp_prefix.empty() && (!update(timestamp_prefix) || !update("."))) {
+    return std::nullopt;
+  }
+  if (!update(body))
+    return std::nullopt;
+  Mac out{};
+  std::size_t written = 0;
+  if (EVP_MAC_final(ctx.get(), out.data(), &written, out.size()) != 1 || written != out.size()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool starts_with_ignore_case(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size())
+    return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i])
+      return false;
+  }
+  return true;
+}
+
+struct DecodedSignature {
+  Mac mac{};
+  Encoding encoding = Encoding::kHex;
+};
+
+// Accepts "<hex64>" or "<base64 of 32 bytes>", optionally prefixed "sha256=".
+std::optional<DecodedSignature> decode_signature(std::string_view header) {
+  std::string_view text = trim(header);
+  if (text.size() > kMaxSignatureHeaderLength)
+    return std::nullopt;
+  if (starts_with_ignore_case(text, "sha256="))
+    text.remove_prefix(7);
+  DecodedSignature decoded;
+  std::optional<std::vector<uint8_t>> bytes;
+  if (text.size() == 64) {
+    bytes = hex_decode(text);
+    decoded.encoding = Encoding::kHex;
+  }
+  if (!bytes && (text.size() == 43 || text.size() == 44)) {
+    bytes = base64_decode(text);
+    decoded.encoding = Encoding::kBase64;
+  }
+  if (!bytes || bytes->size() != decoded.mac.size())
+    return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), decoded.mac.begin());
+  return decoded;
+}
+
+EVP_MAC* fetch_hmac() {
+  return EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+}
+
+}  // namespace
+
+std::string_view error_code(SignatureError error) {
+  switch (error) {
+    case SignatureError::kNone:
+      return "";
+    case SignatureError::kMissing:
+      return "missing_signature";
+    case SignatureError::kMalformed:
+      return "malformed_signature";
+    case SignatureError::kMismatch:
+      return "signature_mismatch";
+  }
+  return "signature_mismatch";
+}
+
+struct SignatureVerifier::Impl {
+  MacPtr mac;
+  std::vector<MacCtxPtr> keyed;  // one per configured key, in configuration order
+  SignatureScheme scheme = SignatureScheme::kAuto;
+};
+
+SignatureVerifier::SignatureVerifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SignatureVerifier::~SignatureVerifier() = default;
+
+std::unique_ptr<SignatureVerifier> SignatureVerifier::create(const std::vector<std::string>& keys,
+                                                             SignatureScheme scheme) {
+  if (keys.empty())
+    return nullptr;
+  auto impl = std::make_unique<Impl>();
+  impl->mac.reset(fetch_hmac());
+  if (!impl->mac)
+    return nullptr;
+  impl->scheme = scheme;
+  for (const auto& key : keys) {
+    if (key.empty())
+      return nullptr;
+    auto ctx = make_keyed_context(impl->mac.get(), key);
+    if (!ctx)
+      return nullptr;
+    impl->keyed.push_back(std::move(ctx));
+  }
+  return std::unique_ptr<SignatureVerifier>(new SignatureVerifier(std::move(impl)));
+}
+
+SignatureCheck SignatureVerifier::verify(std::optional<std::string_view> signature,
+                                         std::string_view timestamp, std::string_view body) const {
+  if (!signature || trim(*signature).empty())
+    return {SignatureError::kMissing, {}};
+  const auto decoded = decode_signature(*signature);
+  if (!decoded)
+    return {SignatureError::kMalformed, {}};
+
+  SignedString candidates[2] = {SignedString::kBody, SignedString::kTimestampBody};
+  std::size_t candidate_count = 2;
+  if (impl_->scheme != SignatureScheme::kAuto) {
+    if (encoding_of(impl_->scheme) != decoded->encoding)
+      return {SignatureError::kMalformed, {}};
+    candidates[0] =
+        uses_timestamp(impl_->scheme) ? SignedString::kTimestampBody : SignedString::kBody;
+    candidate_count = 1;
+  }
+
+  // Stops at the first match. A forgery always costs every (key, candidate) pair, so the
+  // time taken says nothing about how close it came; each compare is constant-time.
+  for (const auto& keyed : impl_->keyed) {
+    for (std::size_t i = 0; i < candidate_count; ++i) {
+      const std::string_view prefix =
+          candidates[i] == SignedString::kTimestampBody ? timestamp : std::string_view{};
+      if (candidates[i] == SignedString::kTimestampBody && timestamp.empty())
+        continue;
+      const auto expected = finish_mac(keyed.get(), prefix, body);
+      if (expected &&
+          CRYPTO_memcmp(expected->data(), decoded->mac.data(), decoded->mac.size()) == 0) {
+        return {SignatureError::kNone, scheme_for(candidates[i], decoded->encoding)};
+      }
+    }
+  }
+  return {SignatureError::kMismatch, {}};
+}
+
+std::string compute_signature(std::string_view key, SignatureScheme scheme,
+                              std::string_view timestamp, std::string_view body) {
+  if (scheme == SignatureScheme::kAuto || key.empty())
+    return {};
+  MacPtr mac(fetch_hmac());
+  if (!mac)
+    return {};
+  const auto keyed = make_keyed_context(mac.get(), key);
+  if (!keyed)
+    return {};
+  const auto digest = finish_mac(keyed.get(), uses_timestamp(scheme) ? timestamp : "", body);
+  if (!digest)
+    return {};
+  return encoding_of(scheme) == Encoding::kHex ? hex_encode(digest->data(), digest->size())
+                                               : base64_encode(digest->data(), digest->size());
+}
+
+std::string_view to_string(SignatureScheme scheme) {
+  switch (scheme) {
+    case SignatureScheme::kAuto:
+      return "auto";
+    case SignatureScheme::kBodyHex:
+      return "body-hex";
+    case SignatureScheme::kBodyBase64:
+      return "body-base64";
+    case SignatureScheme::kTimestampBodyHex:
+      return "timestamp-body-hex";
+    case SignatureScheme::kTimestampBodyBase64:
+      return "timestamp-body-base64";
+  }
+  return "auto";
+}
+
+std::optional<SignatureScheme> parse_signature_scheme(std::string_view name) {
+  for (auto scheme :
+       {SignatureScheme::kAuto, SignatureScheme::kBodyHex, SignatureScheme::kBodyBase64,
+        SignatureScheme::kTimestampBodyHex, SignatureScheme::kTimestampBodyBase64}) {
+    if (to_string(scheme) == name)
+      return scheme;
+  }
+  return std::nullopt;
+}
+
+}  // namespace cmr_bridge

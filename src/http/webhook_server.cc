@@ -1,0 +1,148 @@
+#include "http/webhook_server.h"
+
+#include <httplib.h>
+
+#include "http/status_table.h"
+#include "log/logger.h"
+
+namespace cmr_bridge {
+namespace {
+
+constexpr const char* kWebhookPath = "/webhooks";
+constexpr const char* kSignatureHeader = "cmr-x-signature";
+constexpr const char* kTimestampHeader = "cmr-x-timestamp";
+
+void write(httplib::Response& res, const HttpResponse& response) {
+  res.status = response.status;
+  if (response.retry_after_s > 0) {
+    res.set_header("Retry-After", std::to_string(response.retry_after_s));
+  }
+  res.set_content(response.body, "application/json");
+}
+
+std::optional<std::string_view> header(const httplib::Request& req, const char* name) {
+  const auto it = req.headers.find(name);  // case-insensitive multimap
+  if (it == req.headers.end())
+    return std::nullopt;
+  return std::string_view(it->second);
+}
+
+// CMR's content type is undocumented; only encodings that cannot carry its JSON body are
+// refused, so a signed event is never lost over a header.
+bool refused_content_type(const httplib::Request& req) {
+  const auto type = req.get_header_value("Content-Type");
+  std::string lower;
+  for (char c : type)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return lower.rfind("multipart/", 0) == 0 ||
+         lower.rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+}  // namespace
+
+struct WebhookServer::Impl {
+  const IngestPipeline& pipeline;
+  PipelineObserver& observer;
+  WebhookServerSettings settings;
+  httplib::Server server;
+
+  Impl(const IngestPipeline& p, PipelineObserver& o, WebhookServerSettings s)
+      : pipeline(p), observer(o), settings(s) {}
+
+  void handle_webhook(const httplib::Request& req, httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
+    if (req.get_header_value_count(kSignatureHeader) > 1 ||
+        req.get_header_value_count(kTimestampHeader) > 1) {
+      write(res, to_http(HttpError::kDuplicateHeader,
+                         "cmr-x-signature and cmr-x-timestamp must each appear once"));
+      return;
+    }
+    if (refused_content_type(req)) {
+      write(res, to_http(HttpError::kUnsupportedMediaType, "the body must be JSON"));
+      return;
+    }
+    WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader), req.body};
+    const Outcome outcome = pipeline.handle(request);
+    const auto latency = std::chrono::steady_clock::now() - started;
+    observer.on_outcome(outcome, latency);
+    const HttpResponse response = to_http(outcome);
+    write(res, response);
+    log_info("webhook",
+             {{"outcome", to_string(outcome.kind)},
+              {"code", outcome.code},
+              {"status", response.status},
+              {"event", outcome.event},
+              {"eventId", outcome.event_id},
+              {"topic", outcome.topic},
+              {"partition", static_cast<int64_t>(outcome.partition)},
+              {"offset", outcome.offset},
+              {"scheme", outcome.signature_scheme},
+              {"latency_ms", std::chrono::duration<double, std::milli>(latency).count()}});
+  }
+};
+
+WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& observer,
+                             WebhookServerSettings settings)
+    : impl_(std::make_unique<Impl>(pipeline, observer, settings)) {
+  auto& server = impl_->server;
+  const std::size_t threads = settings.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // cpp-httplib 0.11 leaves Nagle on, which adds ~40 ms to every keep-alive response.
+  server.set_tcp_nodelay(true);
+  server.set_payload_max_length(settings.max_body_bytes);
+  server.set_read_timeout(settings.read_timeout);
+  server.set_write_timeout(settings.write_timeout);
+  server.set_keep_alive_timeout(settings.keep_alive_timeout.count());
+  server.set_keep_alive_max_count(settings.keep_alive_max_requests);
+
+  Impl* impl = impl_.get();
+  server.Post(kWebhookPath, [impl](const httplib::Request& req, httplib::Response& res) {
+    impl->handle_webhook(req, res);
+  });
+  // Runs for every response >= 400, ours included: only fill in what httplib left empty.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([impl](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+    if (!res.body.empty())
+      return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 404 && req.path == kWebhookPath) {
+      res.set_header("Allow", "POST");
+      write(res, to_http(HttpError::kMethodNotAllowed, "use POST for " + req.path));
+    } else if (res.status == 404) {
+      write(res, to_http(HttpError::kNotFound, "no such endpoint; webhooks go to POST /webhooks"));
+    } else if (res.status == 413) {
+      write(res, to_http(HttpError::kPayloadTooLarge,
+                         "body larger than " + std::to_string(impl->settings.max_body_bytes) +
+                             " bytes"));
+    } else {
+      write(res, to_http(HttpError::kBadRequest, "malformed HTTP request"));
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_post_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
+    impl->observer.on_http_response(req.path == kWebhookPath ? "/webhooks" : "other", res.status);
+  });
+}
+
+WebhookServer::~WebhookServer() {
+  stop();
+}
+
+int WebhookServer::bind(const ListenAddress& address) {
+  if (address.port == 0)
+    return impl_->server.bind_to_any_port(address.host);
+  return impl_->server.bind_to_port(address.host, address.port) ? address.port : -1;
+}
+
+bool WebhookServer::serve() {
+  return impl_->server.listen_after_bind();
+}
+
+bool WebhookServer::is_running() const {
+  return impl_->server.is_running();
+}
+
+void WebhookServer::stop() {
+  impl_->server.stop();
+}
+
+}  // namespace cmr_bridge

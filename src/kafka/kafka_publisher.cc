@@ -1,0 +1,270 @@
+#include "kafka/kafka_publisher.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "kafka/kafka_admin.h"
+#include "log/logger.h"
+
+namespace cmr_bridge {
+namespace {
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+struct HeadersDeleter {
+  void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
+};
+using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+
+// One per in-flight record. Shared by the publishing thread (which may stop waiting at its
+// deadline) and the poll thread (which fills it from the delivery report).
+struct DeliveryWaiter {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  DeliveryReport report;
+};
+using WaiterRef = std::shared_ptr<DeliveryWaiter>;
+
+// Runs on the poll thread (or the thread in flush/destroy). Takes back the reference that
+// publish() handed to librdkafka as the message opaque.
+void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
+  std::unique_ptr<WaiterRef> ref(static_cast<WaiterRef*>(message->_private));
+  if (!ref)
+    return;
+  DeliveryWaiter& waiter = **ref;
+  std::lock_guard lock(waiter.mutex);
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    waiter.report.status = DeliveryStatus::kDelivered;
+    waiter.report.partition = message->partition;
+    waiter.report.offset = message->offset;
+  } else {
+    waiter.report.status = DeliveryStatus::kFailed;
+    waiter.report.error = rd_kafka_err2str(message->err);
+  }
+  waiter.done = true;
+  waiter.done_cv.notify_all();
+}
+
+void on_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
+  // syslog levels: 0-3 error, 4 warning, 5-6 info/notice, 7 debug. librdkafka log lines
+  // carry broker names and error text, never message contents.
+  const LogLevel mapped = level <= 3   ? LogLevel::kError
+                          : level == 4 ? LogLevel::kWarn
+                          : level <= 6 ? LogLevel::kInfo
+                                       : LogLevel::kDebug;
+  log(mapped, "librdkafka", {{"facility", facility}, {"detail", text}});
+}
+
+void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char detail[512];
+    const auto fatal = rd_kafka_fatal_error(rk, detail, sizeof detail);
+    log_error("kafka producer fatal error",
+              {{"code", rd_kafka_err2name(fatal)}, {"detail", detail}});
+    return;
+  }
+  // Transient errors (connection refused, all brokers down) repeat while the cluster is
+  // away; the readiness probe reports the state change once, so these stay at debug.
+  log_debug(
+      "kafka transient error",
+      {{"code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"detail", reason}});
+}
+
+}  // namespace
+
+struct KafkaPublisher::Impl {
+  ProducerSettings settings;
+  HandlePtr handle;
+  std::atomic<bool> stopping{false};
+  std::thread poller;
+  std::thread prober;
+  mutable std::mutex probe_mutex;
+  mutable std::condition_variable probe_cv;
+};
+
+KafkaPublisher::KafkaPublisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<KafkaPublisher> KafkaPublisher::create(const ProducerSettings& settings,
+                                                       std::string* error) {
+  ConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  const std::string timeout_ms = std::to_string(settings.message_timeout.count());
+  std::vector<std::pair<std::string, std::string>> properties = {
+      {"bootstrap.servers", settings.kafka.brokers},
+      {"client.id", settings.kafka.client_id},
+      // A 2xx is a durability promise: every replica in sync must have the record, and
+      // retries must not duplicate or reorder it.
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
+      {"partitioner", "murmur2_random"},
+      {"linger.ms", "2"},
+      {"compression.type", "lz4"},
+      // librdkafka's 300 s default is far beyond the sender's 60 s patience.
+      {"message.timeout.ms", timeout_ms},
+      {"socket.connection.setup.timeout.ms", "5000"},
+      {"log.connection.close", "false"},
+  };
+  for (const auto& extra : settings.kafka.extra_properties)
+    properties.push_back(extra);
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      if (error)
+        *error = "Kafka property " + name + ": " + errstr;
+      return nullptr;
+    }
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery_report);
+  rd_kafka_conf_set_log_cb(conf.get(), &on_log);
+  rd_kafka_conf_set_error_cb(conf.get(), &on_error);
+
+  HandlePtr handle(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
+  if (!handle) {
+    if (error)
+      *error = std::string("creating the Kafka producer: ") + errstr;
+    return nullptr;
+  }
+  conf.release();  // rd_kafka_new took ownership
+
+  auto impl = std::make_unique<Impl>();
+  impl->settings = settings;
+  impl->handle = std::move(handle);
+  std::unique_ptr<KafkaPublisher> publisher(new KafkaPublisher(std::move(impl)));
+  Impl* state = publisher->impl_.get();
+  std::atomic<bool>* reachable = &publisher->reachable_;
+
+  state->poller = std::thread([state] {
+    while (!state->stopping.load(std::memory_order_acquire)) {
+      rd_kafka_poll(state->handle.get(), 100);
+    }
+  });
+  state->prober = std::thread([state, reachable] {
+    bool last = false;
+    bool first = true;
+    while (!state->stopping.load(std::memory_order_acquire)) {
+      const rd_kafka_metadata_t* metadata = nullptr;
+      const auto err = rd_kafka_metadata(state->handle.get(), 0, nullptr, &metadata, 2000);
+      bool ok =
+          err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata != nullptr && metadata->broker_cnt > 0;
+      if (metadata)
+        rd_kafka_metadata_destroy(metadata);
+      if (rd_kafka_fatal_error(state->handle.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ok = false;
+      }
+      reachable->store(ok, std::memory_order_release);
+      if (first || ok != last) {
+        if (ok) {
+          log_info("kafka reachable", {{"brokers", state->settings.kafka.brokers}});
+        } else {
+          log_warn("kafka unreachable",
+                   {{"brokers", state->settings.kafka.brokers}, {"code", rd_kafka_err2name(err)}});
+        }
+      }
+      first = false;
+      last = ok;
+      std::unique_lock lock(state->probe_mutex);
+      state->probe_cv.notify_all();
+      state->probe_cv.wait_for(lock, state->settings.probe_interval,
+                               [state] { return state->stopping.load(); });
+    }
+  });
+  return publisher;
+}
+
+KafkaPublisher::~KafkaPublisher() {
+  flush(impl_->settings.message_timeout);
+  {
+    std::lock_guard lock(impl_->probe_mutex);
+    impl_->stopping.store(true, std::memory_order_release);
+  }
+  impl_->probe_cv.notify_all();
+  impl_->poller.join();
+  impl_->prober.join();
+  // Whatever is still queued fails now, so no waiter is left hanging and every opaque is freed.
+  rd_kafka_purge(impl_->handle.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  for (int i = 0; i < 50 && rd_kafka_outq_len(impl_->handle.get()) > 0; ++i) {
+    rd_kafka_poll(impl_->handle.get(), 100);
+  }
+}
+
+DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::milliseconds deadline) {
+  const auto give_up_at = std::chrono::steady_clock::now() + deadline;
+  auto waiter = std::make_shared<DeliveryWaiter>();
+  auto opaque = std::make_unique<WaiterRef>(waiter);
+
+  HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
+  for (const auto& header : record.headers) {
+    rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
+                        header.value.data(), static_cast<ssize_t>(header.value.size()));
+  }
+  const void* key = record.key.empty() ? nullptr : record.key.data();
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      impl_->handle.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<void*>(key), record.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque.get()), RD_KAFKA_V_END);
+
+  DeliveryReport report;
+  report.topic = record.topic;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Not enqueued: the headers and the opaque are still ours (freed by the unique_ptrs).
+    report.status =
+        err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? DeliveryStatus::kQueueFull : DeliveryStatus::kFailed;
+    report.error = rd_kafka_err2str(err);
+    return report;
+  }
+  headers.release();  // librdkafka owns them now
+  opaque.release();   // returned to us in on_delivery_report
+
+  std::unique_lock lock(waiter->mutex);
+  if (!waiter->done_cv.wait_until(lock, give_up_at, [&] { return waiter->done; })) {
+    report.status = DeliveryStatus::kTimedOut;
+    report.error = "no delivery report before the deadline";
+    return report;
+  }
+  report.status = waiter->report.status;
+  report.partition = waiter->report.partition;
+  report.offset = waiter->report.offset;
+  report.error = waiter->report.error;
+  return report;
+}
+
+bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(impl_->probe_mutex);
+  while (!reachable()) {
+    if (impl_->probe_cv.wait_until(lock, until) == std::cv_status::timeout)
+      return reachable();
+  }
+  return true;
+}
+
+std::string KafkaPublisher::ensure_topics(const std::vector<std::string>& topics, int partitions,
+                                          int replication_factor,
+                                          std::chrono::milliseconds timeout) {
+  return create_missing_topics(impl_->handle.get(), topics, partitions, replication_factor,
+                               timeout);
+}
+
+bool KafkaPublisher::flush(std::chrono::milliseconds timeout) {
+  return rd_kafka_flush(impl_->handle.get(), static_cast<int>(timeout.count())) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int KafkaPublisher::queue_depth() const {
+  return rd_kafka_outq_len(impl_->handle.get());
+}
+
+}  // namespace cmr_bridge

@@ -1,0 +1,55 @@
+// librdkafka behind the Publisher seam. Owns one producer handle, a poll thread that serves
+// delivery reports, and a probe thread that tracks whether the cluster answers.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cmr_bridge/config.h"
+#include "cmr_bridge/publisher.h"
+
+namespace cmr_bridge {
+
+struct ProducerSettings {
+  KafkaSettings kafka;
+  // Upper bound for one record's delivery (librdkafka message.timeout.ms).
+  std::chrono::milliseconds message_timeout{10000};
+  // How often readiness is re-probed with a metadata request.
+  std::chrono::milliseconds probe_interval{2000};
+};
+
+class KafkaPublisher final : public Publisher {
+ public:
+  // Returns nullptr and fills `error` (naming the property) when librdkafka refuses the config.
+  static std::unique_ptr<KafkaPublisher> create(const ProducerSettings& settings,
+                                                std::string* error);
+  // Flushes (bounded by message_timeout) and joins the threads.
+  ~KafkaPublisher() override;
+  KafkaPublisher(const KafkaPublisher&) = delete;
+  KafkaPublisher& operator=(const KafkaPublisher&) = delete;
+
+  DeliveryReport publish(const Record& record, std::chrono::milliseconds deadline) override;
+
+  // True once the last metadata probe succeeded; false after a failed probe or fatal error.
+  bool reachable() const { return reachable_.load(std::memory_order_acquire); }
+  // Waits until a probe succeeded or `timeout` passed.
+  bool wait_reachable(std::chrono::milliseconds timeout) const;
+  // Creates the missing topics (idempotent). Empty string on success, else the reason.
+  std::string ensure_topics(const std::vector<std::string>& topics, int partitions,
+                            int replication_factor, std::chrono::milliseconds timeout);
+  // Waits for every queued record's delivery report. True when the queue drained in time.
+  bool flush(std::chrono::milliseconds timeout);
+  // Records queued or in flight, not yet reported.
+  int queue_depth() const;
+
+ private:
+  struct Impl;
+  explicit KafkaPublisher(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> reachable_{false};
+};
+
+}  // namespace cmr_bridge

@@ -1,0 +1,232 @@
+// cmr-bridge: the composition root. The only place that picks concrete types and wires them.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "config/env_config.h"
+#include "core/pipeline.h"
+#include "core/routing.h"
+#include "core/signature.h"
+#include "http/admin_server.h"
+#include "http/webhook_server.h"
+#include "kafka/kafka_publisher.h"
+#include "log/logger.h"
+#include "metrics/prometheus_observer.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace cmr_bridge;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitConfig = 2;
+
+void print_help() {
+  std::cout << "cmr-bridge " CMR_BRIDGE_VERSION
+               " - verifies signed Cold Mail Reseller webhooks and publishes them to Kafka\n\n"
+               "usage:\n"
+               "  cmr-bridge [serve]          run the service (configured by environment)\n"
+               "  cmr-bridge sign [--key K] [--timestamp T] [--scheme S] FILE|-\n"
+               "                              print the cmr-x-timestamp/cmr-x-signature headers\n"
+               "  cmr-bridge send URL [--key K] [--timestamp T] [--scheme S] FILE|-\n"
+               "                              sign FILE and POST it to URL, print the response\n"
+               "  cmr-bridge --version | --help\n\n"
+               "environment:\n";
+  for (const auto& variable : config_variables()) {
+    std::cout << "  " << variable.name << " (default " << variable.default_value << ")\n      "
+              << variable.description << "\n";
+  }
+  std::cout << "\nexit codes: 0 clean shutdown, 1 runtime failure (e.g. port in use), "
+               "2 invalid configuration or usage\n";
+}
+
+std::map<std::string, std::string> read_environment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const auto eq = text.find('=');
+    if (eq != std::string::npos)
+      env.emplace(text.substr(0, eq), text.substr(eq + 1));
+  }
+  return env;
+}
+
+// Retries topic creation in the background until it succeeds, so a bridge started before
+// its cluster becomes ready by itself. Owns its thread; joins on destruction.
+class TopicProvisioner {
+ public:
+  TopicProvisioner(KafkaPublisher& publisher, const Config& config)
+      : thread_([this, &publisher, config] { run(publisher, config); }) {}
+  ~TopicProvisioner() {
+    stop_.store(true);
+    thread_.join();
+  }
+  bool done() const { return done_.load(); }
+
+ private:
+  void run(KafkaPublisher& publisher, const Config& config) {
+    const std::vector<std::string> topics = {config.topics.order, config.topics.subscription,
+                                             config.topics.prewarmup, config.topics.deadletter};
+    while (!stop_.load()) {
+      if (publisher.wait_reachable(std::chrono::milliseconds(500))) {
+        const std::string error = publisher.ensure_topics(topics, config.kafka.topic_partitions,
+                                                          config.kafka.topic_replication_factor,
+                                                          std::chrono::seconds(10));
+        if (error.empty()) {
+          log_info("topics ready", {{"count", static_cast<int64_t>(topics.size())}});
+          done_.store(true);
+          return;
+        }
+        log_warn("creating topics failed; retrying", {{"detail", error}});
+        for (int i = 0; i < 50 && !stop_.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+    }
+  }
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+int serve() {
+  const ConfigResult loaded = load_config_from_env(read_environment());
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors)
+      std::cerr << "config error: " << error << "\n";
+    return kExitConfig;
+  }
+  const Config& config = loaded.config;
+  set_log_level(*parse_log_level(config.log_level));
+
+  // Signals are taken by sigwait() on this thread only; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  for (const auto& [name, value] : describe_config(config)) {
+    log_info("config", {{"setting", name}, {"value", value}});
+  }
+
+  const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
+  if (!verifier) {
+    std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key\n";
+    return kExitConfig;
+  }
+
+  ProducerSettings producer_settings;
+  producer_settings.kafka = config.kafka;
+  producer_settings.message_timeout = config.delivery_timeout;
+  std::string producer_error;
+  auto publisher = KafkaPublisher::create(producer_settings, &producer_error);
+  if (!publisher) {
+    std::cerr << "config error: " << producer_error << "\n";
+    return kExitConfig;
+  }
+  std::unique_ptr<TopicProvisioner> provisioner;
+  if (config.kafka.create_topics)
+    provisioner = std::make_unique<TopicProvisioner>(*publisher, config);
+
+  PrometheusObserver metrics;
+  SystemClock clock;
+  const RouteTable routes = RouteTable::defaults(config.topics);
+  PipelineSettings pipeline_settings;
+  pipeline_settings.timestamp_tolerance = config.timestamp_tolerance;
+  // A little longer than librdkafka's own message timeout, so the definitive report
+  // (delivered or failed) usually arrives before we stop waiting.
+  pipeline_settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
+  pipeline_settings.deadletter_topic = config.topics.deadletter;
+  const IngestPipeline pipeline(pipeline_settings, *verifier, routes, *publisher, clock, metrics);
+
+  WebhookServerSettings http_settings;
+  http_settings.max_body_bytes = config.max_body_bytes;
+  http_settings.threads = config.http_threads;
+  WebhookServer webhook_server(pipeline, metrics, http_settings);
+
+  std::atomic<bool> draining{false};
+  std::vector<ReadinessCheck> checks = {
+      {"kafka", [&] { return publisher->reachable(); }},
+      {"topics", [&] { return !provisioner || provisioner->done(); }},
+      {"not_draining", [&] { return !draining.load(); }},
+  };
+  AdminServer admin_server(std::move(checks), [&] {
+    metrics.set_kafka_reachable(publisher->reachable());
+    metrics.set_producer_queue_depth(publisher->queue_depth());
+    return metrics.scrape();
+  });
+
+  const int webhook_port = webhook_server.bind(config.listen);
+  if (webhook_port < 0) {
+    log_error("cannot listen", {{"variable", "CMR_BRIDGE_LISTEN"},
+                                {"host", config.listen.host},
+                                {"port", static_cast<int64_t>(config.listen.port)}});
+    return kExitRuntime;
+  }
+  const int admin_port = admin_server.bind(config.admin_listen);
+  if (admin_port < 0) {
+    log_error("cannot listen", {{"variable", "CMR_BRIDGE_ADMIN_LISTEN"},
+                                {"host", config.admin_listen.host},
+                                {"port", static_cast<int64_t>(config.admin_listen.port)}});
+    return kExitRuntime;
+  }
+  std::thread webhook_thread([&] { webhook_server.serve(); });
+  std::thread admin_thread([&] { admin_server.serve(); });
+  log_info("listening", {{"webhook_port", webhook_port},
+                         {"admin_port", admin_port},
+                         {"version", CMR_BRIDGE_VERSION}});
+
+  int received = 0;
+  sigwait(&signals, &received);
+  log_info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  draining.store(true);
+  // stop() closes the listening socket; serve() returns once in-flight requests are answered.
+  webhook_server.stop();
+  webhook_thread.join();
+  const bool flushed = publisher->flush(config.delivery_timeout);
+  admin_server.stop();
+  admin_thread.join();
+  provisioner.reset();
+  log_info("stopped", {{"producer_flushed", flushed}});
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string command = args.empty() ? "serve" : args[0];
+  const std::vector<std::string> rest(args.empty() ? args.begin() : args.begin() + 1, args.end());
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_help();
+    return kExitOk;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << "cmr-bridge " CMR_BRIDGE_VERSION "\n";
+    return kExitOk;
+  }
+  if (command == "serve") {
+    if (!rest.empty()) {
+      std::cerr << "serve takes no arguments; configure with environment variables (--help)\n";
+      return kExitConfig;
+    }
+    return serve();
+  }
+  if (command == "sign")
+    return run_sign_command(rest);
+  if (command == "send")
+    return run_send_command(rest);
+  std::cerr << "unknown command \"" << command << "\"; see cmr-bridge --help\n";
+  return kExitConfig;
+}

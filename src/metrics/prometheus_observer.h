@@ -1,0 +1,34 @@
+// Prometheus series for the pipeline (prometheus-cpp core; the admin listener serves them).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cmr_bridge/observer.h"
+
+namespace cmr_bridge {
+
+class PrometheusObserver final : public PipelineObserver {
+ public:
+  PrometheusObserver();
+  ~PrometheusObserver() override;
+
+  void on_signature_verified(SignatureScheme scheme) override;
+  void on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) override;
+  void on_delivery(const std::string& topic, bool delivered,
+                   std::chrono::nanoseconds latency) override;
+  void on_http_response(std::string_view route, int status) override;
+
+  // Gauges sampled by the admin listener right before a scrape.
+  void set_kafka_reachable(bool reachable);
+  void set_producer_queue_depth(int depth);
+
+  // Prometheus text exposition format 0.0.4. Thread-safe.
+  std::string scrape() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cmr_bridge
