@@ -1,0 +1,53 @@
+// Test doubles for the core's seams.
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "cmr_bridge/clock.h"
+#include "cmr_bridge/publisher.h"
+
+namespace cmr_bridge::test {
+
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(std::chrono::system_clock::time_point now) : now_(now) {}
+  std::chrono::system_clock::time_point now() const override { return now_; }
+
+ private:
+  std::chrono::system_clock::time_point now_;
+};
+
+// Records every publish and answers with a scripted status.
+class FakePublisher final : public Publisher {
+ public:
+  DeliveryReport publish(const Record& record, std::chrono::milliseconds deadline) override {
+    std::lock_guard lock(mutex_);
+    records.push_back(record);
+    last_deadline = deadline;
+    DeliveryReport report;
+    report.status = next_status;
+    report.topic = record.topic;
+    if (next_status == DeliveryStatus::kDelivered) {
+      report.partition = 2;
+      report.offset = next_offset++;
+    } else {
+      report.error = "Local: Message timed out";
+    }
+    return report;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex_);
+    return records.size();
+  }
+
+  std::vector<Record> records;
+  DeliveryStatus next_status = DeliveryStatus::kDelivered;
+  int64_t next_offset = 41;
+  std::chrono::milliseconds last_deadline{0};
+
+ private:
+  std::mutex mutex_;
+};
+
+}  // namespace cmr_bridge::test

@@ -1,0 +1,32 @@
+// Reads whole topics from the real broker for assertions (librdkafka consumer, no group).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cmr_bridge::test {
+
+struct ConsumedRecord {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+
+// Every record currently in `topic` (all partitions, beginning to high watermark). An
+// absent topic yields nothing. Throws std::runtime_error when the broker cannot be reached.
+std::vector<ConsumedRecord> read_topic(
+    const std::string& brokers, const std::string& topic,
+    std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+// The broker the Kafka tier runs against: $CMR_BRIDGE_TEST_KAFKA_BROKERS or 127.0.0.1:9092.
+std::string test_brokers();
+// True when a metadata request to `brokers` succeeds within `timeout`.
+bool broker_reachable(const std::string& brokers, std::chrono::milliseconds timeout);
+
+}  // namespace cmr_bridge::test

@@ -1,0 +1,101 @@
+#include <doctest/doctest.h>
+
+#include "config/env_config.h"
+
+using namespace cmr_bridge;
+
+namespace {
+bool mentions(const ConfigResult& result, const std::string& variable) {
+  for (const auto& error : result.errors) {
+    if (error.rfind(variable + ":", 0) == 0)
+      return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_SUITE("config") {
+  TEST_CASE("defaults apply when only the signing keys are set") {
+    const auto result = load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k1"}});
+    REQUIRE(result.ok());
+    const Config& c = result.config;
+    CHECK(c.kafka.brokers == "127.0.0.1:9092");
+    CHECK(c.listen.host == "0.0.0.0");
+    CHECK(c.listen.port == 8080);
+    CHECK(c.admin_listen.port == 9090);
+    CHECK(c.timestamp_tolerance == std::chrono::seconds(300));
+    CHECK(c.signature_scheme == SignatureScheme::kAuto);
+    CHECK(c.delivery_timeout == std::chrono::milliseconds(10000));
+    CHECK(c.topics.order == "cmr.order.events");
+    CHECK(c.topics.subscription == "cmr.subscription.events");
+    CHECK(c.topics.prewarmup == "cmr.prewarmup.events");
+    CHECK(c.topics.deadletter == "cmr.webhooks.deadletter");
+    CHECK(c.max_body_bytes == 1024 * 1024);
+  }
+
+  TEST_CASE("signing keys are required, comma-separated and trimmed") {
+    CHECK(mentions(load_config_from_env({}), "CMR_BRIDGE_SIGNING_KEYS"));
+    const auto rotated = load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", " new , old "}});
+    REQUIRE(rotated.ok());
+    CHECK(rotated.config.signing_keys == std::vector<std::string>{"new", "old"});
+    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "a,,b"}}),
+                   "CMR_BRIDGE_SIGNING_KEYS"));
+  }
+
+  TEST_CASE("every invalid value is reported at once, each naming its variable") {
+    const auto result = load_config_from_env({
+        {"CMR_BRIDGE_SIGNING_KEYS", "k"},
+        {"CMR_BRIDGE_LISTEN", "8080"},
+        {"CMR_BRIDGE_ADMIN_LISTEN", "0.0.0.0:99999"},
+        {"CMR_BRIDGE_TIMESTAMP_TOLERANCE_S", "five"},
+        {"CMR_BRIDGE_SIGNATURE_SCHEME", "md5"},
+        {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "60000"},
+        {"CMR_BRIDGE_CREATE_TOPICS", "maybe"},
+        {"CMR_BRIDGE_LOG_LEVEL", "loud"},
+        {"CMR_BRIDGE_KAFKA_BROKERS", "  "},
+    });
+    CHECK(result.errors.size() == 8);
+    for (const char* variable :
+         {"CMR_BRIDGE_LISTEN", "CMR_BRIDGE_ADMIN_LISTEN", "CMR_BRIDGE_TIMESTAMP_TOLERANCE_S",
+          "CMR_BRIDGE_SIGNATURE_SCHEME", "CMR_BRIDGE_DELIVERY_TIMEOUT_MS",
+          "CMR_BRIDGE_CREATE_TOPICS", "CMR_BRIDGE_LOG_LEVEL", "CMR_BRIDGE_KAFKA_BROKERS"}) {
+      CAPTURE(variable);
+      CHECK(mentions(result, variable));
+    }
+  }
+
+  TEST_CASE("the delivery timeout must stay below the sender's 60 s patience") {
+    CHECK(load_config_from_env(
+              {{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "54999"}})
+              .ok());
+    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                         {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "55000"}}),
+                   "CMR_BRIDGE_DELIVERY_TIMEOUT_MS"));
+  }
+
+  TEST_CASE("listen addresses accept IPv6 brackets and port 0") {
+    const auto result =
+        load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_LISTEN", "[::1]:0"}});
+    REQUIRE(result.ok());
+    CHECK(result.config.listen.host == "::1");
+    CHECK(result.config.listen.port == 0);
+  }
+
+  TEST_CASE("librdkafka properties pass through and secrets are masked in the description") {
+    const auto result = load_config_from_env({
+        {"CMR_BRIDGE_SIGNING_KEYS", "super-secret-key"},
+        {"CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL", "SASL_SSL"},
+        {"CMR_BRIDGE_KAFKA_PROP_SASL_PASSWORD", "hunter2"},
+    });
+    REQUIRE(result.ok());
+    CHECK(result.config.kafka.extra_properties.size() == 2);
+    bool saw_protocol = false;
+    for (const auto& [name, value] : describe_config(result.config)) {
+      CHECK(value.find("hunter2") == std::string::npos);
+      CHECK(value.find("super-secret-key") == std::string::npos);
+      if (name == "kafka.security.protocol")
+        saw_protocol = value == "SASL_SSL";
+    }
+    CHECK(saw_protocol);
+  }
+}
