@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build, start the local Kafka, run every test
+# tier (unit, integration, kafka), the sanitizer builds and the format check, stop Kafka.
+# Exits non-zero on any failure. .ci/run calls exactly this.
+#
+#   CMR_BRIDGE_SKIP_SANITIZERS=1  skip the ASan+UBSan and TSan builds (quicker local loop)
+set -euo pipefail
+root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$root"
+started=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "dependencies"
+bash deploy/local/install-deps.sh
+
+step "format check"
+mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cc' '*.h' 2>/dev/null || find src include tests -name '*.cc' -o -name '*.h')
+clang-format --dry-run -Werror "${sources[@]}"
+
+step "build"
+bash deploy/local/build.sh
+
+step "local Kafka"
+kafka_was_running=0
+if bash deploy/local/kafka.sh status >/dev/null 2>&1; then kafka_was_running=1; fi
+stop_kafka() { [ "$kafka_was_running" = 1 ] || bash deploy/local/kafka.sh stop || true; }
+trap stop_kafka EXIT
+bash deploy/local/kafka.sh start
+
+step "tests: unit, integration, kafka"
+ctest --test-dir build --output-on-failure --no-tests=error -L 'unit|integration|kafka'
+
+if [ "${CMR_BRIDGE_SKIP_SANITIZERS:-0}" != 1 ]; then
+  step "ASan+UBSan build: unit and integration tiers"
+  CMR_BRIDGE_BUILD_DIR="$root/build-asan" CMR_BRIDGE_BUILD_TYPE=Debug \
+    bash deploy/local/build.sh -DCMR_BRIDGE_SANITIZE=address
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure --no-tests=error -L 'unit|integration'
+
+  step "TSan build: unit and integration tiers"
+  CMR_BRIDGE_BUILD_DIR="$root/build-tsan" CMR_BRIDGE_BUILD_TYPE=Debug \
+    bash deploy/local/build.sh -DCMR_BRIDGE_SANITIZE=thread
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure --no-tests=error -L 'unit|integration'
+fi
+
+step "all tests passed"
