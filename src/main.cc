@@ -1,6 +1,7 @@
 // cmr-bridge: the composition root. The only place that picks concrete types and wires them.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "config/env_config.h"
+#include "config/file_loaders.h"
 #include "core/pipeline.h"
 #include "core/routing.h"
 #include "core/signature.h"
@@ -31,16 +33,19 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitConfig = 2;
 
 void print_help() {
-  std::cout << "cmr-bridge " CMR_BRIDGE_VERSION
-               " - verifies signed Cold Mail Reseller webhooks and publishes them to Kafka\n\n"
-               "usage:\n"
-               "  cmr-bridge [serve]          run the service (configured by environment)\n"
-               "  cmr-bridge sign [--key K] [--timestamp T] [--scheme S] FILE|-\n"
-               "                              print the cmr-x-timestamp/cmr-x-signature headers\n"
-               "  cmr-bridge send URL [--key K] [--timestamp T] [--scheme S] FILE|-\n"
-               "                              sign FILE and POST it to URL, print the response\n"
-               "  cmr-bridge --version | --help\n\n"
-               "environment:\n";
+  std::cout
+      << "cmr-bridge " CMR_BRIDGE_VERSION
+         " - verifies signed Cold Mail Reseller webhooks and publishes them to Kafka\n\n"
+         "usage:\n"
+         "  cmr-bridge [serve]          run the service (configured by environment)\n"
+         "  cmr-bridge sign [--key K] [--timestamp T] [--scheme S] FILE|-\n"
+         "                              print the cmr-x-timestamp/cmr-x-signature headers\n"
+         "  cmr-bridge send URL [--key K] [--timestamp T] [--scheme S] FILE|-\n"
+         "                              sign FILE and POST it to URL, print the response\n"
+         "  cmr-bridge check-config     validate the configuration (environment, routes file,\n"
+         "                              schemas) without serving; exit 0 or 2\n"
+         "  cmr-bridge --version | --help\n\n"
+         "environment:\n";
   for (const auto& variable : config_variables()) {
     std::cout << "  " << variable.name << " (default " << variable.default_value << ")\n      "
               << variable.description << "\n";
@@ -60,12 +65,55 @@ std::map<std::string, std::string> read_environment() {
   return env;
 }
 
+// Everything `serve`, `check-config` and `redrive` read at start, with every problem found.
+struct StartupState {
+  Config config;
+  std::unique_ptr<RouteTable> routes;
+  std::unique_ptr<SchemaSet> schemas;
+  std::vector<std::string> errors;
+};
+
+StartupState load_startup_state(const std::string& executable) {
+  StartupState state;
+  ConfigResult loaded = load_config_from_env(read_environment());
+  state.config = std::move(loaded.config);
+  state.errors = std::move(loaded.errors);
+  if (!state.errors.empty())
+    return state;
+  state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
+  RoutesFileResult routes = load_routes(state.config);
+  if (!routes.errors.empty()) {
+    state.errors = std::move(routes.errors);
+    return state;
+  }
+  state.routes = std::make_unique<RouteTable>(
+      RouteTable::with_overrides(std::move(routes.routes), state.config.topics));
+  std::string schema_error;
+  state.schemas = load_schemas(state.config.schema_dir, *state.routes, &schema_error);
+  if (!state.schemas)
+    state.errors.push_back(schema_error);
+  return state;
+}
+
+std::vector<std::string> topics_to_provision(const Config& config, const RouteTable& routes) {
+  std::vector<std::string> topics = {config.topics.order, config.topics.subscription,
+                                     config.topics.prewarmup, config.topics.deadletter};
+  for (const auto& route : routes.routes()) {
+    if (std::find(topics.begin(), topics.end(), route.topic) == topics.end()) {
+      topics.push_back(route.topic);
+    }
+  }
+  return topics;
+}
+
 // Retries topic creation in the background until it succeeds, so a bridge started before
 // its cluster becomes ready by itself. Owns its thread; joins on destruction.
 class TopicProvisioner {
  public:
-  TopicProvisioner(KafkaPublisher& publisher, const Config& config)
-      : thread_([this, &publisher, config] { run(publisher, config); }) {}
+  TopicProvisioner(KafkaPublisher& publisher, const Config& config, std::vector<std::string> topics)
+      : thread_([this, &publisher, config, topics = std::move(topics)] {
+          run(publisher, config, topics);
+        }) {}
   ~TopicProvisioner() {
     stop_.store(true);
     thread_.join();
@@ -73,9 +121,8 @@ class TopicProvisioner {
   bool done() const { return done_.load(); }
 
  private:
-  void run(KafkaPublisher& publisher, const Config& config) {
-    const std::vector<std::string> topics = {config.topics.order, config.topics.subscription,
-                                             config.topics.prewarmup, config.topics.deadletter};
+  void run(KafkaPublisher& publisher, const Config& config,
+           const std::vector<std::string>& topics) {
     while (!stop_.load()) {
       if (publisher.wait_reachable(std::chrono::milliseconds(500))) {
         const std::string error = publisher.ensure_topics(topics, config.kafka.topic_partitions,
@@ -98,14 +145,29 @@ class TopicProvisioner {
   std::thread thread_;
 };
 
-int serve() {
-  const ConfigResult loaded = load_config_from_env(read_environment());
-  if (!loaded.ok()) {
-    for (const auto& error : loaded.errors)
+int check_config(const std::string& executable) {
+  const StartupState state = load_startup_state(executable);
+  for (const auto& error : state.errors)
+    std::cerr << "config error: " << error << "\n";
+  if (!state.errors.empty())
+    return kExitConfig;
+  if (!SignatureVerifier::create(state.config.signing_keys, state.config.signature_scheme)) {
+    std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key\n";
+    return kExitConfig;
+  }
+  std::cout << "configuration is valid: " << state.routes->routes().size() << " routes, "
+            << state.schemas->names().size() << " schemas from " << state.config.schema_dir << "\n";
+  return kExitOk;
+}
+
+int serve(const std::string& executable) {
+  const StartupState state = load_startup_state(executable);
+  if (!state.errors.empty()) {
+    for (const auto& error : state.errors)
       std::cerr << "config error: " << error << "\n";
     return kExitConfig;
   }
-  const Config& config = loaded.config;
+  const Config& config = state.config;
   set_log_level(*parse_log_level(config.log_level));
 
   // Signals are taken by sigwait() on this thread only; block them before any thread starts.
@@ -136,19 +198,29 @@ int serve() {
     return kExitConfig;
   }
   std::unique_ptr<TopicProvisioner> provisioner;
-  if (config.kafka.create_topics)
-    provisioner = std::make_unique<TopicProvisioner>(*publisher, config);
+  if (config.kafka.create_topics) {
+    provisioner = std::make_unique<TopicProvisioner>(*publisher, config,
+                                                     topics_to_provision(config, *state.routes));
+  }
 
   PrometheusObserver metrics;
   SystemClock clock;
-  const RouteTable routes = RouteTable::defaults(config.topics);
   PipelineSettings pipeline_settings;
+  pipeline_settings.cloudevents.source = config.cloudevents_source;
+  pipeline_settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
+                                           ? CloudEventsMode::kBinary
+                                           : CloudEventsMode::kStructured;
   pipeline_settings.timestamp_tolerance = config.timestamp_tolerance;
   // A little longer than librdkafka's own message timeout, so the definitive report
   // (delivered or failed) usually arrives before we stop waiting.
   pipeline_settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
   pipeline_settings.deadletter_topic = config.topics.deadletter;
-  const IngestPipeline pipeline(pipeline_settings, *verifier, routes, *publisher, clock, metrics);
+  const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier,
+                                                    .routes = *state.routes,
+                                                    .schemas = state.schemas.get(),
+                                                    .publisher = *publisher,
+                                                    .clock = clock,
+                                                    .observer = metrics});
 
   WebhookServerSettings http_settings;
   http_settings.max_body_bytes = config.max_body_bytes;
@@ -221,8 +293,10 @@ int main(int argc, char** argv) {
       std::cerr << "serve takes no arguments; configure with environment variables (--help)\n";
       return kExitConfig;
     }
-    return serve();
+    return serve(argv[0]);
   }
+  if (command == "check-config")
+    return check_config(argv[0]);
   if (command == "sign")
     return run_sign_command(rest);
   if (command == "send")

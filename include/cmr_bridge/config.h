@@ -32,6 +32,8 @@ struct KafkaSettings {
   std::vector<std::pair<std::string, std::string>> extra_properties;
 };
 
+enum class RecordFormat { kCloudEventsStructured, kCloudEventsBinary };
+
 struct Config {
   KafkaSettings kafka;
   TopicNames topics;
@@ -44,6 +46,11 @@ struct Config {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t http_threads = 64;
   std::string log_level = "info";
+  // Directory holding events/<event>.json; empty = the installed or source-tree default.
+  std::string schema_dir;
+  std::string routes_file;  // optional JSON routes file; empty = built-in table only
+  RecordFormat record_format = RecordFormat::kCloudEventsStructured;
+  std::string cloudevents_source = "cmr";
 };
 
 }  // namespace cmr_bridge

@@ -11,11 +11,14 @@ namespace cmr_bridge {
 enum class OutcomeKind {
   kAccepted,      // published and acked by Kafka
   kDeadLettered,  // verified but not publishable as an event; raw bytes acked on the DLQ topic
+  kDuplicate,     // this eventId was already published with the same body; nothing produced
+  kInFlight,      // the same eventId is being published by another request right now
   kUnauthorized,  // signature or timestamp check failed; nothing stored
   kUnavailable,   // Kafka did not ack in time or failed; nothing promised, sender retries
 };
 
-// Closed label set: "accepted", "dead_lettered", "unauthorized", "unavailable".
+// Closed label set: "accepted", "dead_lettered", "duplicate", "in_flight", "unauthorized",
+// "unavailable".
 std::string_view to_string(OutcomeKind kind);
 
 // Error/reason codes are closed sets (stable strings: API contract and metric labels).

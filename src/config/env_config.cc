@@ -124,6 +124,9 @@ const std::vector<ConfigVariable>& config_variables() {
       {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "10000",
        "How long a request waits for the Kafka acknowledgement before answering 503 "
        "(100-54999; the sender gives up at 60 s)."},
+      {"CMR_BRIDGE_TOPIC_PREFIX", "cmr.",
+       "Prefix of the default topic names (<prefix>order.events, ...); the CMR_BRIDGE_TOPIC_* "
+       "variables override single names."},
       {"CMR_BRIDGE_TOPIC_ORDER", "cmr.order.events", "Topic for domain and mailbox order events."},
       {"CMR_BRIDGE_TOPIC_SUBSCRIPTION", "cmr.subscription.events",
        "Topic for subscription events."},
@@ -142,6 +145,15 @@ const std::vector<ConfigVariable>& config_variables() {
       {"CMR_BRIDGE_HTTP_THREADS", "64",
        "Webhook listener worker threads (one per open connection in cpp-httplib)."},
       {"CMR_BRIDGE_LOG_LEVEL", "info", "debug, info, warn or error."},
+      {"CMR_BRIDGE_SCHEMA_DIR", "(installed schemas)",
+       "Directory with events/<event>.json JSON Schemas (draft-04), compiled at start. Default: "
+       "<binary dir>/../share/cmr-bridge/schemas, else the source tree's schemas/."},
+      {"CMR_BRIDGE_ROUTES_FILE", "(none)",
+       "JSON file of extra routes, matched before the built-in table (see README, Routing)."},
+      {"CMR_BRIDGE_RECORD_FORMAT", "cloudevents-structured",
+       "cloudevents-structured (value = application/cloudevents+json) or cloudevents-binary "
+       "(value = data, attributes in ce_* headers)."},
+      {"CMR_BRIDGE_CLOUDEVENTS_SOURCE", "cmr", "The CloudEvents source attribute."},
       {"CMR_BRIDGE_KAFKA_PROP_<NAME>", "(none)",
        "Any librdkafka property, e.g. CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL sets "
        "security.protocol ('_' becomes '.', lower-cased). Applied last; values are masked in "
@@ -195,6 +207,12 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   int64_t delivery_timeout = c.delivery_timeout.count();
   r.integer("CMR_BRIDGE_DELIVERY_TIMEOUT_MS", delivery_timeout, 100, 54999);
   c.delivery_timeout = std::chrono::milliseconds(delivery_timeout);
+  std::string prefix = "cmr.";
+  r.string("CMR_BRIDGE_TOPIC_PREFIX", prefix);
+  c.topics.order = prefix + "order.events";
+  c.topics.subscription = prefix + "subscription.events";
+  c.topics.prewarmup = prefix + "prewarmup.events";
+  c.topics.deadletter = prefix + "webhooks.deadletter";
   r.string("CMR_BRIDGE_TOPIC_ORDER", c.topics.order);
   r.string("CMR_BRIDGE_TOPIC_SUBSCRIPTION", c.topics.subscription);
   r.string("CMR_BRIDGE_TOPIC_PREWARMUP", c.topics.prewarmup);
@@ -251,6 +269,12 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
       {"max_body_bytes", std::to_string(c.max_body_bytes)},
       {"http_threads", std::to_string(c.http_threads)},
       {"log_level", c.log_level},
+      {"schema_dir", c.schema_dir},
+      {"routes_file", c.routes_file.empty() ? "(none)" : c.routes_file},
+      {"record_format", c.record_format == RecordFormat::kCloudEventsBinary
+                            ? "cloudevents-binary"
+                            : "cloudevents-structured"},
+      {"cloudevents_source", c.cloudevents_source},
   };
   for (const auto& [name, value] : c.kafka.extra_properties) {
     const bool secret =

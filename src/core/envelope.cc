@@ -33,6 +33,10 @@ std::optional<std::string> Envelope::first_string(const std::vector<std::string>
   return std::nullopt;
 }
 
+const rapidjson::Value& Envelope::data() const {
+  return document_->json.FindMember("data")->value;
+}
+
 std::string_view error_code(EnvelopeError error) {
   switch (error) {
     case EnvelopeError::kNone:
@@ -51,13 +55,21 @@ constexpr unsigned kParseFlags =
     rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
 
 // Forwards SAX events to the document while refusing nesting deeper than a limit, so that
-// later recursive walks (writers, validators) can never exhaust the stack.
+// later recursive walks (writers, validators) can never exhaust the stack. Also notes where
+// the top-level "data" object starts and ends in the input, so it can be forwarded verbatim.
+// Relies on the iterative parser calling Start/EndObject while the stream is still on the
+// '{' / '}' character.
 template <typename Handler>
 class DepthLimitingHandler {
  public:
-  DepthLimitingHandler(Handler& inner, std::size_t max_depth)
-      : inner_(inner), max_depth_(max_depth) {}
+  DepthLimitingHandler(Handler& inner, const rapidjson::MemoryStream& stream, std::size_t max_depth)
+      : inner_(inner), stream_(stream), max_depth_(max_depth) {}
   bool exceeded() const { return exceeded_; }
+  // "event", "eventId" or "data" appeared twice at the top level: ambiguous, refused.
+  bool duplicate_envelope_key() const { return duplicate_envelope_key_; }
+  // [begin, end) byte offsets of the top-level "data" object, when it is one.
+  std::size_t data_begin() const { return data_begin_; }
+  std::size_t data_end() const { return data_end_; }
 
   bool Null() { return inner_.Null(); }
   bool Bool(bool b) { return inner_.Bool(b); }
@@ -70,9 +82,27 @@ class DepthLimitingHandler {
     return inner_.RawNumber(s, n, copy);
   }
   bool String(const char* s, rapidjson::SizeType n, bool copy) { return inner_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return inner_.Key(s, n, copy); }
-  bool StartObject() { return enter() && inner_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    const std::string_view key(s, n);
+    if (depth_ == 1) {
+      last_top_level_key_is_data_ = key == "data";
+      const unsigned bit = key == "event" ? 1u : key == "eventId" ? 2u : key == "data" ? 4u : 0u;
+      if ((seen_envelope_keys_ & bit) != 0)
+        duplicate_envelope_key_ = true;
+      seen_envelope_keys_ |= bit;
+    }
+    return inner_.Key(s, n, copy);
+  }
+  bool StartObject() {
+    if (!enter())
+      return false;
+    if (depth_ == 2 && last_top_level_key_is_data_)
+      data_begin_ = stream_.Tell();
+    return inner_.StartObject();
+  }
   bool EndObject(rapidjson::SizeType n) {
+    if (depth_ == 2 && last_top_level_key_is_data_)
+      data_end_ = stream_.Tell() + 1;
     --depth_;
     return inner_.EndObject(n);
   }
@@ -91,9 +121,15 @@ class DepthLimitingHandler {
     return true;
   }
   Handler& inner_;
+  const rapidjson::MemoryStream& stream_;
   std::size_t max_depth_;
   std::size_t depth_ = 0;
   bool exceeded_ = false;
+  bool last_top_level_key_is_data_ = false;
+  unsigned seen_envelope_keys_ = 0;
+  bool duplicate_envelope_key_ = false;
+  std::size_t data_begin_ = 0;
+  std::size_t data_end_ = 0;
 };
 
 std::string string_member(const rapidjson::Value& object, const char* name) {
@@ -113,12 +149,18 @@ struct EnvelopeParser {
 
     rapidjson::ParseResult parse_result;
     bool too_deep = false;
+    std::size_t data_begin = 0;
+    std::size_t data_end = 0;
+    bool duplicate_key = false;
     auto generator = [&](rapidjson::Document& handler) {
       rapidjson::MemoryStream stream(body.data(), body.size());
       rapidjson::Reader reader;
-      DepthLimitingHandler<rapidjson::Document> limited(handler, limits.max_depth);
+      DepthLimitingHandler<rapidjson::Document> limited(handler, stream, limits.max_depth);
       parse_result = reader.Parse<kParseFlags>(stream, limited);
       too_deep = limited.exceeded();
+      data_begin = limited.data_begin();
+      data_end = limited.data_end();
+      duplicate_key = limited.duplicate_envelope_key();
       return static_cast<bool>(parse_result);
     };
     json.Populate(generator);
@@ -132,6 +174,11 @@ struct EnvelopeParser {
     if (!json.IsObject()) {
       result.error = EnvelopeError::kInvalidEnvelope;
       result.detail = "body is not a JSON object";
+      return result;
+    }
+    if (duplicate_key) {
+      result.error = EnvelopeError::kInvalidEnvelope;
+      result.detail = "\"event\", \"eventId\" and \"data\" must each appear once";
       return result;
     }
     result.event = string_member(json, "event");
@@ -152,8 +199,16 @@ struct EnvelopeParser {
       result.detail = "\"data\" must be an object";
       return result;
     }
+    if (data_end <= data_begin || data_end > body.size()) {
+      // Unreachable while the parser reports Start/EndObject on the brace; kept so a change
+      // in RapidJSON can never forward the wrong bytes.
+      result.error = EnvelopeError::kInvalidEnvelope;
+      result.detail = "\"data\" could not be located in the body";
+      return result;
+    }
     envelope.event_ = result.event;
     envelope.event_id_ = result.event_id;
+    envelope.raw_data_ = body.substr(data_begin, data_end - data_begin);
     result.envelope.emplace(std::move(envelope));
     return result;
   }

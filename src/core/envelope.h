@@ -1,6 +1,8 @@
 // Parsing the CMR envelope {"event", "eventId", "data"} from the verified raw body.
 #pragma once
 
+#include <rapidjson/fwd.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +32,11 @@ class Envelope {
   const std::string& event_id() const { return event_id_; }
   // First non-empty string found at one of `pointers` (JSON pointers relative to `data`).
   std::optional<std::string> first_string(const std::vector<std::string>& pointers) const;
+  // The `data` object, parsed.
+  const rapidjson::Value& data() const;
+  // The `data` object's bytes exactly as the sender wrote them: a view into the body given to
+  // parse_envelope(), which must outlive this Envelope.
+  std::string_view raw_data() const { return raw_data_; }
 
  private:
   friend struct EnvelopeParser;
@@ -38,6 +45,7 @@ class Envelope {
   std::unique_ptr<Document> document_;
   std::string event_;
   std::string event_id_;
+  std::string_view raw_data_;
 };
 
 struct EnvelopeResult {

@@ -1,5 +1,6 @@
 #include "core/pipeline.h"
 
+#include <charconv>
 #include <ctime>
 
 #include "core/timestamp.h"
@@ -20,12 +21,49 @@ std::string format_rfc3339(std::chrono::system_clock::time_point time) {
   return out;
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.mmm]Z
+  if (text.size() != 20 && text.size() != 24)
+    return std::nullopt;
+  const auto number = [&](std::size_t at, std::size_t len) -> int {
+    int value = -1;
+    const auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + len, value);
+    return ec == std::errc{} && end == text.data() + at + len ? value : -1;
+  };
+  if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text.back() != 'Z') {
+    return std::nullopt;
+  }
+  std::tm utc{};
+  utc.tm_year = number(0, 4) - 1900;
+  utc.tm_mon = number(5, 2) - 1;
+  utc.tm_mday = number(8, 2);
+  utc.tm_hour = number(11, 2);
+  utc.tm_min = number(14, 2);
+  utc.tm_sec = number(17, 2);
+  int millis = 0;
+  if (text.size() == 24) {
+    if (text[19] != '.')
+      return std::nullopt;
+    millis = number(20, 3);
+  }
+  if (utc.tm_year < 0 || utc.tm_mon < 0 || utc.tm_mday < 1 || utc.tm_hour < 0 || utc.tm_min < 0 ||
+      utc.tm_sec < 0 || millis < 0) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&utc)) + std::chrono::milliseconds(millis);
+}
+
 std::string_view to_string(OutcomeKind kind) {
   switch (kind) {
     case OutcomeKind::kAccepted:
       return "accepted";
     case OutcomeKind::kDeadLettered:
       return "dead_lettered";
+    case OutcomeKind::kDuplicate:
+      return "duplicate";
+    case OutcomeKind::kInFlight:
+      return "in_flight";
     case OutcomeKind::kUnauthorized:
       return "unauthorized";
     case OutcomeKind::kUnavailable:
@@ -34,20 +72,13 @@ std::string_view to_string(OutcomeKind kind) {
   return "unavailable";
 }
 
-IngestPipeline::IngestPipeline(PipelineSettings settings, const SignatureVerifier& verifier,
-                               const RouteTable& routes, Publisher& publisher, const Clock& clock,
-                               PipelineObserver& observer)
-    : settings_(std::move(settings)),
-      verifier_(verifier),
-      routes_(routes),
-      publisher_(publisher),
-      clock_(clock),
-      observer_(observer) {}
+IngestPipeline::IngestPipeline(PipelineSettings settings, PipelineParts parts)
+    : settings_(std::move(settings)), parts_(parts) {}
 
 Outcome IngestPipeline::handle(const WebhookRequest& request) const {
-  const auto received = clock_.now();
+  const auto received = parts_.clock.now();
 
-  // 1. Timestamp window, then the MAC over the raw bytes. Nothing is parsed before both pass.
+  // Timestamp window, then the MAC over the raw bytes. Nothing is parsed before both pass.
   const auto timestamp_error =
       check_timestamp_window(request.timestamp, received, settings_.timestamp_tolerance);
   if (timestamp_error != TimestampError::kNone) {
@@ -63,7 +94,7 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
     return outcome;
   }
   const auto signature =
-      verifier_.verify(request.signature, request.timestamp.value_or(""), request.body);
+      parts_.verifier.verify(request.signature, request.timestamp.value_or(""), request.body);
   if (!signature.ok()) {
     Outcome outcome;
     outcome.kind = OutcomeKind::kUnauthorized;
@@ -76,109 +107,170 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
                           : "cmr-x-signature does not match the body under any configured key";
     return outcome;
   }
-  observer_.on_signature_verified(signature.matched);
-  const std::string_view scheme = to_string(signature.matched);
+  parts_.observer.on_signature_verified(signature.matched);
 
-  // 2. From here the request is authentic: it is either published or dead-lettered.
+  // From here the request is authentic: it is either published or dead-lettered.
+  const auto parsed_timestamp = parse_timestamp(*request.timestamp);
+  const auto sent = std::chrono::system_clock::time_point(
+      parsed_timestamp->milliseconds ? std::chrono::milliseconds(parsed_timestamp->value)
+                                     : std::chrono::seconds(parsed_timestamp->value));
+  const VerifiedRequest verified{request.body, *request.timestamp, sent, received,
+                                 to_string(signature.matched)};
+  return publish_once(decide(verified), verified);
+}
+
+Outcome IngestPipeline::publish_once(const Decision& decision,
+                                     const VerifiedRequest& request) const {
+  if (!decision.publish || parts_.dedup == nullptr) {
+    return deliver(decision, request.signature_scheme);
+  }
+  const EventKey key = event_key(decision.event_id);
+  const uint64_t fingerprint = body_fingerprint(request.body);
+  const auto status = parts_.dedup->claim_or_wait(
+      key, fingerprint, std::chrono::steady_clock::now() + settings_.delivery_timeout);
+  switch (status) {
+    case ClaimStatus::kDuplicate: {
+      parts_.observer.on_dedup("duplicate");
+      Outcome outcome;
+      outcome.kind = OutcomeKind::kDuplicate;
+      outcome.code = "duplicate";
+      outcome.event = decision.event;
+      outcome.event_id = decision.event_id;
+      outcome.signature_scheme = request.signature_scheme;
+      return outcome;
+    }
+    case ClaimStatus::kConflict: {
+      parts_.observer.on_dedup("conflict");
+      // Same eventId, different bytes: never republished; kept for a human to look at.
+      const Decision conflict = dead_letter(request, "eventid_conflict",
+                                            "eventId was already received with a different body",
+                                            decision.event, decision.event_id);
+      return deliver(conflict, request.signature_scheme);
+    }
+    case ClaimStatus::kInFlight: {
+      parts_.observer.on_dedup("in_flight");
+      Outcome outcome;
+      outcome.kind = OutcomeKind::kInFlight;
+      outcome.code = "event_in_flight";
+      outcome.message = "the same eventId is being published by another request; retry later";
+      outcome.event = decision.event;
+      outcome.event_id = decision.event_id;
+      outcome.retry_after = settings_.retry_after;
+      return outcome;
+    }
+    case ClaimStatus::kClaimed:
+      break;
+  }
+  parts_.observer.on_dedup("claimed");
+  Outcome outcome = deliver(decision, request.signature_scheme);
+  if (outcome.kind != OutcomeKind::kAccepted) {
+    parts_.dedup->release(key);
+    return outcome;
+  }
+  // Done only after the delivery report: marking earlier would lose the event if the
+  // publish failed.
+  parts_.dedup->complete(key, fingerprint);
+  if (parts_.markers != nullptr) {
+    parts_.markers->record({decision.event_id, fingerprint, request.received, outcome.topic,
+                            outcome.partition, outcome.offset});
+  }
+  return outcome;
+}
+
+Decision IngestPipeline::decide(const VerifiedRequest& request) const {
   auto parsed = parse_envelope(request.body, settings_.envelope_limits);
   if (parsed.error != EnvelopeError::kNone) {
-    return dead_letter(request, error_code(parsed.error), parsed.detail, std::move(parsed.event),
-                       std::move(parsed.event_id), scheme, received);
+    return dead_letter(request, error_code(parsed.error), std::move(parsed.detail),
+                       std::move(parsed.event), std::move(parsed.event_id));
   }
   const Envelope& envelope = *parsed.envelope;
-  const Route* route = routes_.find(envelope.event());
+  const Route* route = parts_.routes.find(envelope.event());
   if (route == nullptr) {
     return dead_letter(request, "unroutable_event",
                        "no route for event \"" + envelope.event() + "\"", envelope.event(),
-                       envelope.event_id(), scheme, received);
+                       envelope.event_id());
   }
-
-  Record record;
-  record.topic = route->topic;
-  record.key = envelope.first_string(route->key_pointers).value_or("");
-  record.value.assign(request.body);
-  record.headers = {
-      {"content-type", "application/json"},
-      {"cmr-event", envelope.event()},
-      {"cmr-event-id", envelope.event_id()},
-      {"cmr-lifecycle", route->lifecycle},
-      {"cmr-received-time", format_rfc3339(received)},
-      {"cmr-signature-scheme", std::string(scheme)},
-  };
-
-  Outcome accepted;
-  accepted.kind = OutcomeKind::kAccepted;
-  accepted.event = envelope.event();
-  accepted.event_id = envelope.event_id();
-  accepted.signature_scheme = scheme;
-  return deliver(std::move(record), std::move(accepted));
+  if (parts_.schemas != nullptr && route->schema != "none") {
+    const std::string& schema = route->schema.empty() ? envelope.event() : route->schema;
+    if (auto violation = parts_.schemas->validate(schema, envelope.data())) {
+      return dead_letter(request, "schema_violation", "data" + *violation, envelope.event(),
+                         envelope.event_id());
+    }
+  }
+  const std::string key = envelope.first_string(route->key_pointers).value_or("");
+  Decision decision;
+  decision.publish = true;
+  decision.event = envelope.event();
+  decision.event_id = envelope.event_id();
+  decision.record = make_cloudevent_record(
+      {envelope, *route, key, request.sent, request.received, request.signature_scheme},
+      settings_.cloudevents);
+  return decision;
 }
 
-Outcome IngestPipeline::dead_letter(const WebhookRequest& request, std::string_view reason,
-                                    std::string_view detail, std::string event,
-                                    std::string event_id, std::string_view scheme,
-                                    std::chrono::system_clock::time_point received) const {
-  Record record;
+Decision IngestPipeline::dead_letter(const VerifiedRequest& request, std::string_view reason,
+                                     std::string detail, std::string event,
+                                     std::string event_id) const {
+  Decision decision;
+  decision.reason = reason;
+  decision.detail = std::move(detail);
+  decision.event = std::move(event);
+  decision.event_id = std::move(event_id);
+  Record& record = decision.record;
   record.topic = settings_.deadletter_topic;
-  record.key = event_id;
+  record.key = decision.event_id;
   record.value.assign(request.body);
   record.headers = {
-      {"cmr-dlq-reason", std::string(reason)},
-      {"cmr-dlq-detail", std::string(detail)},
-      {"cmr-received-time", format_rfc3339(received)},
-      {"cmr-signature-scheme", std::string(scheme)},
+      {"cmr-dlq-reason", decision.reason},
+      {"cmr-dlq-detail", decision.detail},
+      {"cmr-received-time", format_rfc3339(request.received)},
+      {"cmr-signature-scheme", std::string(request.signature_scheme)},
+      {"cmr-x-timestamp", std::string(request.timestamp)},
   };
-  if (request.timestamp)
-    record.headers.push_back({"cmr-x-timestamp", std::string(*request.timestamp)});
-  if (!event.empty())
-    record.headers.push_back({"cmr-event", event});
-  if (!event_id.empty())
-    record.headers.push_back({"cmr-event-id", event_id});
-
-  Outcome outcome;
-  outcome.kind = OutcomeKind::kDeadLettered;
-  outcome.code = reason;
-  outcome.message = std::string(detail);
-  outcome.event = std::move(event);
-  outcome.event_id = std::move(event_id);
-  outcome.signature_scheme = scheme;
-  return deliver(std::move(record), std::move(outcome));
+  if (!decision.event.empty())
+    record.headers.push_back({"cmr-event", decision.event});
+  if (!decision.event_id.empty())
+    record.headers.push_back({"cmr-event-id", decision.event_id});
+  return decision;
 }
 
-Outcome IngestPipeline::deliver(Record record, Outcome on_success) const {
+Outcome IngestPipeline::deliver(const Decision& decision, std::string_view signature_scheme) const {
+  Outcome outcome;
+  outcome.event = decision.event;
+  outcome.event_id = decision.event_id;
+  outcome.signature_scheme = signature_scheme;
+  outcome.topic = decision.record.topic;
+
   const auto started = std::chrono::steady_clock::now();
-  const auto report = publisher_.publish(record, settings_.delivery_timeout);
-  observer_.on_delivery(record.topic, report.status == DeliveryStatus::kDelivered,
-                        std::chrono::steady_clock::now() - started);
+  const auto report = parts_.publisher.publish(decision.record, settings_.delivery_timeout);
+  parts_.observer.on_delivery(decision.record.topic, report.status == DeliveryStatus::kDelivered,
+                              std::chrono::steady_clock::now() - started);
   if (report.status == DeliveryStatus::kDelivered) {
-    on_success.topic = report.topic;
-    on_success.partition = report.partition;
-    on_success.offset = report.offset;
-    return on_success;
+    outcome.kind = decision.publish ? OutcomeKind::kAccepted : OutcomeKind::kDeadLettered;
+    outcome.code = decision.reason;
+    outcome.message = decision.detail;
+    outcome.partition = report.partition;
+    outcome.offset = report.offset;
+    return outcome;
   }
-  Outcome unavailable;
-  unavailable.kind = OutcomeKind::kUnavailable;
-  unavailable.event = std::move(on_success.event);
-  unavailable.event_id = std::move(on_success.event_id);
-  unavailable.signature_scheme = std::move(on_success.signature_scheme);
-  unavailable.topic = record.topic;
-  unavailable.retry_after = settings_.retry_after;
+  outcome.kind = OutcomeKind::kUnavailable;
+  outcome.retry_after = settings_.retry_after;
   switch (report.status) {
     case DeliveryStatus::kTimedOut:
-      unavailable.code = "delivery_timeout";
-      unavailable.message = "Kafka did not acknowledge the event within " +
-                            std::to_string(settings_.delivery_timeout.count()) + " ms";
+      outcome.code = "delivery_timeout";
+      outcome.message = "Kafka did not acknowledge the event within " +
+                        std::to_string(settings_.delivery_timeout.count()) + " ms";
       break;
     case DeliveryStatus::kQueueFull:
-      unavailable.code = "producer_queue_full";
-      unavailable.message = "the producer queue is full; retry later";
+      outcome.code = "producer_queue_full";
+      outcome.message = "the producer queue is full; retry later";
       break;
     default:
-      unavailable.code = "delivery_failed";
-      unavailable.message = "Kafka did not accept the event: " + report.error;
+      outcome.code = "delivery_failed";
+      outcome.message = "Kafka did not accept the event: " + report.error;
       break;
   }
-  return unavailable;
+  return outcome;
 }
 
 }  // namespace cmr_bridge

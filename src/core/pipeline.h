@@ -1,4 +1,4 @@
-// The ingest pipeline: one verified webhook in, one Outcome out. No sockets or threads here;
+// The ingest pipeline: one webhook request in, one Outcome out. No sockets or threads here;
 // the Publisher seam does the waiting.
 #pragma once
 
@@ -7,11 +7,15 @@
 #include <string_view>
 
 #include "cmr_bridge/clock.h"
+#include "cmr_bridge/dedup_store.h"
 #include "cmr_bridge/observer.h"
 #include "cmr_bridge/outcome.h"
 #include "cmr_bridge/publisher.h"
+#include "core/cloudevents.h"
+#include "core/dedup_cache.h"
 #include "core/envelope.h"
 #include "core/routing.h"
+#include "core/schema_set.h"
 #include "core/signature.h"
 
 namespace cmr_bridge {
@@ -22,40 +26,73 @@ struct WebhookRequest {
   std::string_view body;                      // raw bytes exactly as received
 };
 
+// A request whose signature and timestamp already passed (live, or read back from the
+// dead-letter topic by `redrive`).
+struct VerifiedRequest {
+  std::string_view body;
+  std::string_view timestamp;  // the cmr-x-timestamp header as received
+  std::chrono::system_clock::time_point sent;
+  std::chrono::system_clock::time_point received;
+  std::string_view signature_scheme;
+};
+
+// What to do with a verified request: publish an event record, or dead-letter the raw bytes.
+struct Decision {
+  bool publish = false;
+  Record record;       // the record to write (event topic or dead-letter topic)
+  std::string reason;  // dead-letter reason code, empty when publishing
+  std::string detail;  // dead-letter detail (never quotes the body)
+  std::string event;
+  std::string event_id;
+};
+
 struct PipelineSettings {
   std::chrono::seconds timestamp_tolerance{300};
   std::chrono::milliseconds delivery_timeout{10000};
   std::string deadletter_topic = "cmr.webhooks.deadletter";
   std::chrono::seconds retry_after{5};
   EnvelopeLimits envelope_limits;
+  CloudEventsSettings cloudevents;
 };
 
-// Shares (does not own) its collaborators; they must outlive it. handle() is const and
-// thread-safe as long as the Publisher, Clock and observer are.
+// The pipeline's collaborators. Shared, not owned: they must outlive the pipeline.
+struct PipelineParts {
+  const SignatureVerifier& verifier;
+  const RouteTable& routes;
+  const SchemaSet* schemas = nullptr;  // null: envelope checks only
+  Publisher& publisher;
+  const Clock& clock;
+  PipelineObserver& observer;
+  DedupCache* dedup = nullptr;         // null: no idempotency check
+  DedupMarkerSink* markers = nullptr;  // null: "done" is known to this process only
+};
+
+// handle(), decide() and publish_once() are const and thread-safe as long as the parts are.
 class IngestPipeline {
  public:
-  IngestPipeline(PipelineSettings settings, const SignatureVerifier& verifier,
-                 const RouteTable& routes, Publisher& publisher, const Clock& clock,
-                 PipelineObserver& observer);
+  IngestPipeline(PipelineSettings settings, PipelineParts parts);
 
   Outcome handle(const WebhookRequest& request) const;
 
+  // Parse, route, validate and normalize; no I/O.
+  Decision decide(const VerifiedRequest& request) const;
+  // Publishes a decision at most once per eventId: claim → publish → mark done after the
+  // delivery report, or release the claim when the publish failed. Dead-letter decisions are
+  // written without the idempotency check (a redrive must still be able to publish them).
+  Outcome publish_once(const Decision& decision, const VerifiedRequest& request) const;
+
  private:
-  Outcome dead_letter(const WebhookRequest& request, std::string_view reason,
-                      std::string_view detail, std::string event, std::string event_id,
-                      std::string_view scheme,
-                      std::chrono::system_clock::time_point received) const;
-  Outcome deliver(Record record, Outcome on_success) const;
+  Decision dead_letter(const VerifiedRequest& request, std::string_view reason, std::string detail,
+                       std::string event, std::string event_id) const;
+  Outcome deliver(const Decision& decision, std::string_view signature_scheme) const;
 
   PipelineSettings settings_;
-  const SignatureVerifier& verifier_;
-  const RouteTable& routes_;
-  Publisher& publisher_;
-  const Clock& clock_;
-  PipelineObserver& observer_;
+  PipelineParts parts_;
 };
 
 // RFC 3339 UTC with milliseconds, e.g. "2024-03-08T23:59:59.123Z".
 std::string format_rfc3339(std::chrono::system_clock::time_point time);
+// Parses what format_rfc3339 writes (and the same without fraction); nullopt otherwise.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 }  // namespace cmr_bridge

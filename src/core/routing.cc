@@ -1,5 +1,8 @@
 #include "core/routing.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
 namespace cmr_bridge {
 
 bool glob_match(std::string_view pattern, std::string_view text) {
@@ -31,13 +34,108 @@ RouteTable RouteTable::defaults(const TopicNames& topics) {
   const std::vector<std::string> order_key = {"/orderId", "/mailboxId", "/userId"};
   const std::vector<std::string> subscription_key = {"/subscriptionId", "/mailboxId", "/userId"};
   return RouteTable({
-      {"domain.order.*", "order", topics.order, order_key},
-      {"mailbox.order.*", "order", topics.order, order_key},
-      {"mailbox.created", "order", topics.order, order_key},
-      {"mailbox.updated", "order", topics.order, order_key},
-      {"subscription.*", "subscription", topics.subscription, subscription_key},
-      {"prewarmup.*", "prewarmup", topics.prewarmup, order_key},
+      {"domain.order.*", "order", topics.order, order_key, ""},
+      {"mailbox.order.*", "order", topics.order, order_key, ""},
+      {"mailbox.created", "order", topics.order, order_key, ""},
+      {"mailbox.updated", "order", topics.order, order_key, ""},
+      {"subscription.*", "subscription", topics.subscription, subscription_key, ""},
+      {"prewarmup.*", "prewarmup", topics.prewarmup, order_key, ""},
   });
+}
+
+RouteTable RouteTable::with_overrides(std::vector<Route> overrides, const TopicNames& topics) {
+  auto defaults = RouteTable::defaults(topics).routes_;
+  overrides.insert(overrides.end(), std::make_move_iterator(defaults.begin()),
+                   std::make_move_iterator(defaults.end()));
+  return RouteTable(std::move(overrides));
+}
+
+RoutesFileResult parse_routes_file(std::string_view text, std::string_view origin,
+                                   const TopicNames& topics) {
+  RoutesFileResult result;
+  const std::string where(origin);
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseCommentsFlag>(text.data(),
+                                                                                   text.size());
+  if (doc.HasParseError()) {
+    result.errors.push_back(
+        where + ": not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()) +
+        " at byte " + std::to_string(doc.GetErrorOffset()));
+    return result;
+  }
+  const auto routes = doc.IsObject() ? doc.FindMember("routes") : doc.MemberEnd();
+  if (!doc.IsObject() || routes == doc.MemberEnd() || !routes->value.IsArray()) {
+    result.errors.push_back(where + ": expected an object with a \"routes\" array");
+    return result;
+  }
+  for (rapidjson::SizeType i = 0; i < routes->value.Size(); ++i) {
+    const auto& entry = routes->value[i];
+    const std::string at = where + ": routes[" + std::to_string(i) + "]";
+    if (!entry.IsObject()) {
+      result.errors.push_back(at + ": must be an object");
+      continue;
+    }
+    const auto text_member = [&](const char* name) -> std::optional<std::string> {
+      const auto it = entry.FindMember(name);
+      if (it == entry.MemberEnd())
+        return std::nullopt;
+      if (!it->value.IsString() || it->value.GetStringLength() == 0) {
+        result.errors.push_back(at + "." + name + ": must be a non-empty string");
+        return std::string();
+      }
+      return std::string(it->value.GetString(), it->value.GetStringLength());
+    };
+    Route route;
+    const auto match = text_member("match");
+    const auto topic = text_member("topic");
+    const auto lifecycle = text_member("lifecycle");
+    const auto schema = text_member("schema");
+    if (!match)
+      result.errors.push_back(at + ".match: is required");
+    if (!topic)
+      result.errors.push_back(at + ".topic: is required");
+    if (!match || !topic || match->empty() || topic->empty())
+      continue;
+    route.pattern = *match;
+    if (*topic == "order" || *topic == "subscription" || *topic == "prewarmup") {
+      route.topic = *topic == "order"          ? topics.order
+                    : *topic == "subscription" ? topics.subscription
+                                               : topics.prewarmup;
+      route.lifecycle = *topic;
+    } else {
+      route.topic = *topic;
+      route.lifecycle = "other";
+    }
+    if (lifecycle && !lifecycle->empty())
+      route.lifecycle = *lifecycle;
+    if (schema)
+      route.schema = *schema;
+    const auto key = entry.FindMember("key");
+    if (key == entry.MemberEnd()) {
+      route.key_pointers = {"/userId"};
+    } else if (!key->value.IsArray() || key->value.Empty()) {
+      result.errors.push_back(at + ".key: must be a non-empty array of JSON pointers");
+    } else {
+      for (const auto& pointer : key->value.GetArray()) {
+        if (!pointer.IsString() || pointer.GetStringLength() == 0 ||
+            pointer.GetString()[0] != '/') {
+          result.errors.push_back(at +
+                                  ".key: every entry must be a JSON pointer like \"/orderId\"");
+          break;
+        }
+        route.key_pointers.emplace_back(pointer.GetString(), pointer.GetStringLength());
+      }
+    }
+    for (auto it = entry.MemberBegin(); it != entry.MemberEnd(); ++it) {
+      const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+      if (name != "match" && name != "topic" && name != "lifecycle" && name != "schema" &&
+          name != "key") {
+        result.errors.push_back(at + ": unknown field \"" + std::string(name) + "\"");
+      }
+    }
+    result.routes.push_back(std::move(route));
+  }
+  return result;
 }
 
 const Route* RouteTable::find(std::string_view event) const {

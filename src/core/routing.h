@@ -17,13 +17,31 @@ struct Route {
   std::string topic;
   // JSON pointers into `data`; the first that holds a non-empty string is the Kafka key.
   std::vector<std::string> key_pointers;
+  // Schema that validates `data`: empty = the schema named like the event (none if there is
+  // no such schema); "none" = no validation; otherwise a schema name that must exist.
+  std::string schema;
 };
+
+// Parses a routes file (JSON):
+//   {"routes": [{"match": "domain.renewal.*", "topic": "order", "lifecycle": "order",
+//                "key": ["/domainId", "/userId"], "schema": "none"}, ...]}
+// "topic" is "order", "subscription" or "prewarmup" (the configured topic of that lifecycle,
+// which is then also the default lifecycle) or a literal topic name. "key" defaults to
+// ["/userId"], "lifecycle" to the topic alias or "other". Errors name `origin` and the route.
+struct RoutesFileResult {
+  std::vector<Route> routes;
+  std::vector<std::string> errors;
+};
+RoutesFileResult parse_routes_file(std::string_view text, std::string_view origin,
+                                   const TopicNames& topics);
 
 bool glob_match(std::string_view pattern, std::string_view text);
 
 class RouteTable {
  public:
   explicit RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {}
+  // `overrides` first (first match wins), then the defaults.
+  static RouteTable with_overrides(std::vector<Route> overrides, const TopicNames& topics);
   // The documented lifecycles (issue "Foundation"): domain.order.*, mailbox.order.*,
   // mailbox.created, mailbox.updated → order; subscription.* → subscription;
   // prewarmup.* → prewarmup.

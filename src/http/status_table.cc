@@ -28,6 +28,18 @@ HttpResponse to_http(const Outcome& outcome) {
       response.body = body.finish();
       break;
     }
+    case OutcomeKind::kDuplicate:
+      response.status = 200;
+      response.body = JsonObjectWriter()
+                          .field("status", "duplicate")
+                          .field("eventId", outcome.event_id)
+                          .finish();
+      break;
+    case OutcomeKind::kInFlight:
+      response.status = 409;
+      response.body = error_body(outcome.code, outcome.message);
+      response.retry_after_s = static_cast<int>(outcome.retry_after.count());
+      break;
     case OutcomeKind::kUnauthorized:
       response.status = 401;
       response.body = error_body(outcome.code, outcome.message);

@@ -58,6 +58,26 @@ struct PrometheusObserver::Impl {
                                        .Help("Records queued or in flight in the producer.")
                                        .Register(*registry)
                                        .Add({});
+  prometheus::Family<prometheus::Counter>& dedup_results =
+      prometheus::BuildCounter()
+          .Name("cmr_bridge_dedup_results_total")
+          .Help("Idempotency checks by result: claimed (new), duplicate, conflict, in_flight.")
+          .Register(*registry);
+  prometheus::Gauge& dedup_entries =
+      gauge("cmr_bridge_dedup_entries", "eventIds remembered as published.");
+  prometheus::Gauge& dedup_in_flight =
+      gauge("cmr_bridge_dedup_in_flight", "eventIds being published right now.");
+  prometheus::Gauge& dedup_warmed =
+      gauge("cmr_bridge_dedup_warmed", "1 once the dedup topic was read to its end at start.");
+  prometheus::Gauge& dedup_warmup_seconds =
+      gauge("cmr_bridge_dedup_warmup_seconds", "Time the start-up read of the dedup topic took.");
+  prometheus::Gauge& dedup_markers_loaded =
+      gauge("cmr_bridge_dedup_markers_loaded", "Markers read from the dedup topic since start.");
+
+  prometheus::Gauge& gauge(const char* name, const char* help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
+  }
+
   Impl() {
     prometheus::BuildGauge()
         .Name("cmr_bridge_build_info")
@@ -87,6 +107,19 @@ void PrometheusObserver::on_delivery(const std::string& topic, bool delivered,
   impl_->deliveries.Add({{"topic", topic}, {"result", delivered ? "delivered" : "failed"}})
       .Increment();
   impl_->delivery_latency.Add({{"topic", topic}}, kLatencyBuckets).Observe(seconds(latency));
+}
+
+void PrometheusObserver::on_dedup(std::string_view result) {
+  impl_->dedup_results.Add({{"result", std::string(result)}}).Increment();
+}
+
+void PrometheusObserver::set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
+                                         double warmup_seconds, std::size_t markers_loaded) {
+  impl_->dedup_entries.Set(static_cast<double>(entries));
+  impl_->dedup_in_flight.Set(static_cast<double>(in_flight));
+  impl_->dedup_warmed.Set(warmed ? 1 : 0);
+  impl_->dedup_warmup_seconds.Set(warmup_seconds);
+  impl_->dedup_markers_loaded.Set(static_cast<double>(markers_loaded));
 }
 
 void PrometheusObserver::on_http_response(std::string_view route, int status) {

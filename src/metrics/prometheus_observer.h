@@ -17,11 +17,14 @@ class PrometheusObserver final : public PipelineObserver {
   void on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) override;
   void on_delivery(const std::string& topic, bool delivered,
                    std::chrono::nanoseconds latency) override;
+  void on_dedup(std::string_view result) override;
   void on_http_response(std::string_view route, int status) override;
 
   // Gauges sampled by the admin listener right before a scrape.
   void set_kafka_reachable(bool reachable);
   void set_producer_queue_depth(int depth);
+  void set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
+                       double warmup_seconds, std::size_t markers_loaded);
 
   // Prometheus text exposition format 0.0.4. Thread-safe.
   std::string scrape() const;

@@ -27,7 +27,15 @@ struct ServerFixture {
   RouteTable routes = RouteTable::defaults(topics);
   std::unique_ptr<SignatureVerifier> verifier =
       SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
-  IngestPipeline pipeline{PipelineSettings{}, *verifier, routes, publisher, clock, metrics};
+  ManualClock dedup_clock{std::chrono::system_clock::time_point(std::chrono::seconds(1709942399))};
+  DedupCache dedup{{1000, std::chrono::hours(1)}, dedup_clock};
+  IngestPipeline pipeline{PipelineSettings{},
+                          {.verifier = *verifier,
+                           .routes = routes,
+                           .publisher = publisher,
+                           .clock = clock,
+                           .observer = metrics,
+                           .dedup = &dedup}};
   WebhookServer server{pipeline, metrics, small_body_settings()};
   AdminServer admin{{{"fake", [this] { return ready.load(); }}},
                     [this] { return metrics.scrape(); }};
@@ -162,13 +170,28 @@ TEST_SUITE("http") {
     httplib::Client client("127.0.0.1", port);
     client.set_keep_alive(true);
     for (int i = 0; i < 20; ++i) {
+      const std::string body = R"({"event":"mailbox.created","eventId":"KA)" + std::to_string(i) +
+                               R"(","data":{"orderId":"O1","mailboxId":"M"}})";
       const auto res = client.Post(
-          "/webhooks", {{"cmr-x-timestamp", kTestTimestamp}, {"cmr-x-signature", kBodyHex}},
-          kDomainOrderSuccess, "application/json");
+          "/webhooks",
+          {{"cmr-x-timestamp", kTestTimestamp},
+           {"cmr-x-signature",
+            compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, body)}},
+          body, "application/json");
       REQUIRE(res);
       CHECK(res->status == 200);
     }
     CHECK(publisher.count() == 20);
+  }
+
+  TEST_CASE_FIXTURE(ServerFixture,
+                    "a retried delivery answers 200 duplicate without a second record") {
+    REQUIRE(post_signed(kDomainOrderSuccess)->status == 200);
+    const auto retry = post_signed(kDomainOrderSuccess);
+    REQUIRE(retry);
+    CHECK(retry->status == 200);
+    CHECK(retry->body == R"({"status":"duplicate","eventId":"6SSHBXWR3N4JEKGRQSG3KW3D76N6"})");
+    CHECK(publisher.count() == 1);
   }
 
   TEST_CASE_FIXTURE(ServerFixture,

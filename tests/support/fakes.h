@@ -1,10 +1,12 @@
 // Test doubles for the core's seams.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
 #include "cmr_bridge/clock.h"
+#include "cmr_bridge/dedup_store.h"
 #include "cmr_bridge/publisher.h"
 
 namespace cmr_bridge::test {
@@ -16,6 +18,21 @@ class FixedClock final : public Clock {
 
  private:
   std::chrono::system_clock::time_point now_;
+};
+
+// A clock the test moves by hand; safe to read from other threads.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(std::chrono::system_clock::time_point start)
+      : now_ns_(start.time_since_epoch().count()) {}
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::time_point(
+        std::chrono::system_clock::duration(now_ns_.load()));
+  }
+  void advance(std::chrono::system_clock::duration by) { now_ns_ += by.count(); }
+
+ private:
+  std::atomic<std::chrono::system_clock::rep> now_ns_;
 };
 
 // Records every publish and answers with a scripted status.
@@ -45,6 +62,18 @@ class FakePublisher final : public Publisher {
   DeliveryStatus next_status = DeliveryStatus::kDelivered;
   int64_t next_offset = 41;
   std::chrono::milliseconds last_deadline{0};
+
+ private:
+  std::mutex mutex_;
+};
+
+class FakeMarkerSink final : public DedupMarkerSink {
+ public:
+  void record(const DedupMarker& marker) override {
+    std::lock_guard lock(mutex_);
+    markers.push_back(marker);
+  }
+  std::vector<DedupMarker> markers;
 
  private:
   std::mutex mutex_;

@@ -1,6 +1,7 @@
 #include "core/pipeline.h"
 
 #include <doctest/doctest.h>
+#include <rapidjson/document.h>
 
 #include "core/signature.h"
 #include "support/fakes.h"
@@ -27,7 +28,24 @@ struct PipelineFixture {
   RouteTable routes = RouteTable::defaults(topics);
   std::unique_ptr<SignatureVerifier> verifier =
       SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
-  IngestPipeline pipeline{PipelineSettings{}, *verifier, routes, publisher, clock, observer};
+  std::unique_ptr<SchemaSet> schemas = compile_test_schemas();
+  IngestPipeline pipeline{PipelineSettings{},
+                          {.verifier = *verifier,
+                           .routes = routes,
+                           .schemas = schemas.get(),
+                           .publisher = publisher,
+                           .clock = clock,
+                           .observer = observer}};
+
+  static std::unique_ptr<SchemaSet> compile_test_schemas() {
+    std::string error;
+    auto set = SchemaSet::compile({{"domain.order.success", "test",
+                                    R"({"type":"object","required":["orderId","userId"],
+              "properties":{"orderId":{"type":"string","minLength":1},"price":{"type":"number"}}})"}},
+                                  &error);
+    REQUIRE(set);
+    return set;
+  }
 
   Outcome send(const std::string& body, std::string timestamp = kTestTimestamp) {
     const std::string signature =
@@ -36,7 +54,84 @@ struct PipelineFixture {
   }
 };
 
+struct DedupFixture : PipelineFixture {
+  DedupCache cache{{1000, std::chrono::hours(24)}, clock};
+  FakeMarkerSink markers;
+  IngestPipeline deduped{PipelineSettings{},
+                         {.verifier = *verifier,
+                          .routes = routes,
+                          .schemas = schemas.get(),
+                          .publisher = publisher,
+                          .clock = clock,
+                          .observer = observer,
+                          .dedup = &cache,
+                          .markers = &markers}};
+  Outcome send_once(const std::string& body) {
+    const std::string signature =
+        compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, body);
+    return deduped.handle({signature, kTestTimestamp, body});
+  }
+};
+
 }  // namespace
+
+TEST_SUITE("pipeline idempotency") {
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "a retry of an accepted event answers duplicate and produces nothing") {
+    CHECK(send_once(kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
+    const Outcome retry = send_once(kDomainOrderSuccess);
+    CHECK(retry.kind == OutcomeKind::kDuplicate);
+    CHECK(retry.event_id == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+    CHECK(publisher.records.size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "the marker is recorded after the delivery report, with where the event went") {
+    send_once(kDomainOrderSuccess);
+    REQUIRE(markers.markers.size() == 1);
+    const DedupMarker& marker = markers.markers[0];
+    CHECK(marker.event_id == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+    CHECK(marker.topic == "cmr.order.events");
+    CHECK(marker.partition == 2);
+    CHECK(marker.offset == 41);
+    CHECK(marker.body_fingerprint == body_fingerprint(kDomainOrderSuccess));
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "a failed publish releases the claim: the retry publishes exactly once") {
+    publisher.next_status = DeliveryStatus::kFailed;
+    CHECK(send_once(kDomainOrderSuccess).kind == OutcomeKind::kUnavailable);
+    CHECK(markers.markers.empty());
+    publisher.next_status = DeliveryStatus::kDelivered;
+    CHECK(send_once(kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
+    CHECK(send_once(kDomainOrderSuccess).kind == OutcomeKind::kDuplicate);
+    CHECK(publisher.records.size() == 2);  // the failed attempt and the one that landed
+    CHECK(markers.markers.size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "the same eventId with a different body is dead-lettered as a conflict") {
+    send_once(kDomainOrderSuccess);
+    std::string changed = kDomainOrderSuccess;
+    changed.replace(changed.find("15.88"), 5, "99.99");
+    const Outcome outcome = send_once(changed);
+    CHECK(outcome.kind == OutcomeKind::kDeadLettered);
+    CHECK(outcome.code == "eventid_conflict");
+    REQUIRE(publisher.records.size() == 2);
+    CHECK(publisher.records[1].topic == "cmr.webhooks.deadletter");
+    CHECK(publisher.records[1].value == changed);
+    CHECK(header_value(publisher.records[1], "cmr-dlq-reason") == "eventid_conflict");
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "dead-lettered events are not remembered, so a fixed schema can redrive them") {
+    const std::string bad =
+        R"({"event":"domain.order.success","eventId":"E9","data":{"orderId":"O","userId":"U","price":"free"}})";
+    CHECK(send_once(bad).kind == OutcomeKind::kDeadLettered);
+    CHECK(send_once(bad).kind == OutcomeKind::kDeadLettered);
+    CHECK(cache.size() == 0);
+  }
+}
 
 TEST_SUITE("pipeline") {
   TEST_CASE_FIXTURE(PipelineFixture, "a signed documented event is published and then accepted") {
@@ -49,11 +144,44 @@ TEST_SUITE("pipeline") {
     const Record& record = publisher.records[0];
     CHECK(record.topic == "cmr.order.events");
     CHECK(record.key == "NQ682GAVFTMYC2H6C87PPKPG5WXV");
-    CHECK(record.value == kDomainOrderSuccess);
-    CHECK(header_value(record, "content-type") == "application/json");
-    CHECK(header_value(record, "cmr-event") == "domain.order.success");
-    CHECK(header_value(record, "cmr-event-id") == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
-    CHECK(header_value(record, "cmr-received-time") == "2024-03-08T23:59:59.000Z");
+    CHECK(header_value(record, "content-type") == "application/cloudevents+json; charset=utf-8");
+    rapidjson::Document event;
+    event.Parse(record.value.c_str());
+    REQUIRE(event.IsObject());
+    CHECK(std::string(event["specversion"].GetString()) == "1.0");
+    CHECK(std::string(event["id"].GetString()) == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+    CHECK(std::string(event["type"].GetString()) == "domain.order.success");
+    CHECK(std::string(event["time"].GetString()) == "2024-03-08T23:59:59.000Z");
+    CHECK(std::string(event["subject"].GetString()) == "NQ682GAVFTMYC2H6C87PPKPG5WXV");
+    CHECK(std::string(event["lifecycle"].GetString()) == "order");
+    CHECK(std::string(event["outcome"].GetString()) == "success");
+    CHECK(std::string(event["domain"].GetString()) == "company.com");
+    // `data` is forwarded byte for byte.
+    const std::string data_json = kDomainOrderSuccess.substr(
+        kDomainOrderSuccess.find("\"data\":") + 7,
+        kDomainOrderSuccess.size() - kDomainOrderSuccess.find("\"data\":") - 8);
+    CHECK(record.value.find("\"data\":" + data_json + "}") != std::string::npos);
+  }
+
+  TEST_CASE_FIXTURE(PipelineFixture,
+                    "a schema violation is dead-lettered with the JSON pointer that failed") {
+    const std::string body =
+        R"({"event":"domain.order.success","eventId":"E9","data":{"orderId":"O","userId":"U","price":"free"}})";
+    const Outcome outcome = send(body);
+    CHECK(outcome.kind == OutcomeKind::kDeadLettered);
+    CHECK(outcome.code == "schema_violation");
+    CHECK(outcome.message == "data/price: type");
+    REQUIRE(publisher.records.size() == 1);
+    CHECK(publisher.records[0].topic == "cmr.webhooks.deadletter");
+    CHECK(publisher.records[0].value == body);
+    CHECK(header_value(publisher.records[0], "cmr-dlq-detail") == "data/price: type");
+  }
+
+  TEST_CASE_FIXTURE(PipelineFixture,
+                    "events without a schema of their own are published on envelope checks alone") {
+    const Outcome outcome =
+        send(R"({"event":"subscription.renewing","eventId":"E10","data":{"subscriptionId":"S"}})");
+    CHECK(outcome.kind == OutcomeKind::kAccepted);
   }
 
   TEST_CASE_FIXTURE(PipelineFixture,
@@ -155,6 +283,7 @@ TEST_SUITE("pipeline") {
       CHECK(record.value == c.body);
       CHECK(header_value(record, "cmr-dlq-reason") == c.reason);
       CHECK(header_value(record, "cmr-signature-scheme") == "timestamp-body-hex");
+      CHECK(header_value(record, "cmr-x-timestamp") == kTestTimestamp);
     }
   }
 
@@ -163,6 +292,15 @@ TEST_SUITE("pipeline") {
     publisher.next_status = DeliveryStatus::kFailed;
     const Outcome outcome = send("{not json");
     CHECK(outcome.kind == OutcomeKind::kUnavailable);
+  }
+
+  TEST_CASE("RFC 3339 parsing reads back what formatting writes") {
+    using namespace std::chrono;
+    const auto t = system_clock::time_point(milliseconds(1709942399123));
+    CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+    CHECK(parse_rfc3339("2024-03-08T23:59:59Z") == system_clock::time_point(seconds(1709942399)));
+    CHECK_FALSE(parse_rfc3339("2024-03-08 23:59:59Z"));
+    CHECK_FALSE(parse_rfc3339("yesterday"));
   }
 
   TEST_CASE("RFC 3339 formatting keeps milliseconds and UTC") {

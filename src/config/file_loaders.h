@@ -1,0 +1,29 @@
+// Start-up file loading: schemas and the routes file. Every failure names the file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cmr_bridge/config.h"
+#include "core/routing.h"
+#include "core/schema_set.h"
+
+namespace cmr_bridge {
+
+// The 11 events the CMR documentation describes; each must have a schema.
+const std::vector<std::string>& documented_events();
+
+// CMR_BRIDGE_SCHEMA_DIR when set; else <dir of `executable`>/../share/cmr-bridge/schemas when
+// it exists; else the source tree's schemas/ (development builds).
+std::string resolve_schema_dir(const std::string& configured, const std::string& executable);
+
+// Compiles <dir>/events/*.json (file stem = event name). Fails when the directory, a
+// documented event's schema, or a schema a route names is missing, or a file is broken.
+std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable& routes,
+                                        std::string* error);
+
+// The built-in routes, preceded by those of `config.routes_file` when set.
+RoutesFileResult load_routes(const Config& config);
+
+}  // namespace cmr_bridge

@@ -1,0 +1,42 @@
+// Normalizes a verified, routed CMR event into a CloudEvents 1.0 Kafka record (Kafka protocol
+// binding, structured or binary content mode).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "cmr_bridge/publisher.h"
+#include "core/envelope.h"
+#include "core/routing.h"
+
+namespace cmr_bridge {
+
+enum class CloudEventsMode {
+  kStructured,  // value = application/cloudevents+json with every attribute and `data`
+  kBinary,      // value = the sender's `data`; attributes in ce_* headers
+};
+
+struct CloudEventsSettings {
+  CloudEventsMode mode = CloudEventsMode::kStructured;
+  std::string source = "cmr";
+};
+
+struct NormalizationInput {
+  const Envelope& envelope;
+  const Route& route;
+  std::string_view key;  // the partition key chosen by the route (may be empty)
+  std::chrono::system_clock::time_point sent;      // from cmr-x-timestamp
+  std::chrono::system_clock::time_point received;  // when the bridge received it
+  std::string_view signature_scheme;
+};
+
+// The outcome attribute: the last dot-separated segment of the event name
+// ("domain.order.success" → "success", "mailbox.created" → "created").
+std::string_view event_outcome(std::string_view event);
+
+// `data` goes out as the exact bytes the sender wrote (Envelope::raw_data), so no number,
+// string or field is ever rewritten.
+Record make_cloudevent_record(const NormalizationInput& input, const CloudEventsSettings& settings);
+
+}  // namespace cmr_bridge

@@ -1,0 +1,211 @@
+#include "core/dedup_cache.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace cmr_bridge {
+namespace {
+
+constexpr std::size_t kNotFound = static_cast<std::size_t>(-1);
+
+std::array<unsigned char, 32> sha256(std::string_view data) {
+  std::array<unsigned char, 32> digest{};
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  return digest;
+}
+
+uint64_t load64(const unsigned char* p) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+std::size_t index_size_for(std::size_t capacity) {
+  std::size_t size = 16;
+  while (size * 3 < capacity * 4)
+    size <<= 1;  // load factor ≤ 0.75
+  return size;
+}
+
+}  // namespace
+
+EventKey event_key(std::string_view event_id) {
+  const auto digest = sha256(event_id);
+  return {load64(digest.data()), load64(digest.data() + 8)};
+}
+
+uint64_t body_fingerprint(std::string_view body) {
+  return load64(sha256(body).data());
+}
+
+DedupCache::DedupCache(DedupSettings settings, const Clock& clock)
+    : settings_(settings), clock_(clock) {
+  if (settings_.capacity == 0)
+    settings_.capacity = 1;
+  // Uninitialized on purpose: pages are committed only as the ring fills.
+  ring_.reset(new Entry[settings_.capacity]);
+  const std::size_t slots = index_size_for(settings_.capacity);
+  index_ = static_cast<uint32_t*>(std::calloc(slots, sizeof(uint32_t)));
+  if (index_ == nullptr)
+    throw std::bad_alloc();
+  index_mask_ = slots - 1;
+}
+
+DedupCache::~DedupCache() {
+  std::free(index_);
+}
+
+uint32_t DedupCache::now_seconds() const {
+  return static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count());
+}
+
+std::size_t DedupCache::index_find(const EventKey& key) const {
+  for (std::size_t slot = key.lo & index_mask_;; slot = (slot + 1) & index_mask_) {
+    const uint32_t ref = index_[slot];
+    if (ref == 0)
+      return kNotFound;
+    const Entry& e = ring_[ref - 1];
+    if (e.hi == key.hi && e.lo == key.lo)
+      return slot;
+  }
+}
+
+void DedupCache::index_erase(std::size_t slot) {
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  std::size_t hole = slot;
+  for (std::size_t next = (hole + 1) & index_mask_;; next = (next + 1) & index_mask_) {
+    const uint32_t ref = index_[next];
+    if (ref == 0)
+      break;
+    const std::size_t home = ring_[ref - 1].lo & index_mask_;
+    // Move `next` into the hole when its home is not in (hole, next] (cyclically).
+    const bool home_between =
+        hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (!home_between) {
+      index_[hole] = ref;
+      hole = next;
+    }
+  }
+  index_[hole] = 0;
+}
+
+const DedupCache::Entry* DedupCache::find_done(const EventKey& key, uint32_t now_s) const {
+  const std::size_t slot = index_find(key);
+  if (slot == kNotFound)
+    return nullptr;
+  const Entry& e = ring_[index_[slot] - 1];
+  if (now_s >= e.seen_s && now_s - e.seen_s > settings_.ttl.count())
+    return nullptr;  // expired
+  return &e;
+}
+
+void DedupCache::evict_oldest() {
+  const Entry& oldest = ring_[head_];
+  const std::size_t slot = index_find({oldest.hi, oldest.lo});
+  if (slot != kNotFound && index_[slot] - 1 == head_)
+    index_erase(slot);
+  head_ = (head_ + 1) % settings_.capacity;
+  --count_;
+}
+
+void DedupCache::insert_locked(const EventKey& key, uint64_t body, uint32_t seen_s,
+                               uint32_t now_s) {
+  // Expired entries leave from the head first, then the oldest makes room when full.
+  while (count_ > 0 && now_s >= ring_[head_].seen_s &&
+         now_s - ring_[head_].seen_s > settings_.ttl.count()) {
+    evict_oldest();
+  }
+  const std::size_t existing = index_find(key);
+  if (existing != kNotFound)
+    return;  // already known (replayed marker of our own event)
+  if (count_ == settings_.capacity)
+    evict_oldest();
+  const std::size_t position = (head_ + count_) % settings_.capacity;
+  ring_[position] = Entry{key.hi, key.lo, body, seen_s, 0};
+  ++count_;
+  std::size_t slot = key.lo & index_mask_;
+  while (index_[slot] != 0)
+    slot = (slot + 1) & index_mask_;
+  index_[slot] = static_cast<uint32_t>(position + 1);
+}
+
+ClaimStatus DedupCache::claim_or_wait(const EventKey& key, uint64_t body,
+                                      std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    if (const Entry* done = find_done(key, now_seconds())) {
+      return done->body == body ? ClaimStatus::kDuplicate : ClaimStatus::kConflict;
+    }
+    const auto held = held_.find(key);
+    if (held == held_.end()) {
+      held_.emplace(key, body);
+      return ClaimStatus::kClaimed;
+    }
+    if (held->second != body)
+      return ClaimStatus::kConflict;
+    if (resolved_.wait_until(lock, deadline) == std::cv_status::timeout &&
+        std::chrono::steady_clock::now() >= deadline) {
+      // One last look: the holder may have resolved right at the deadline.
+      if (const Entry* done = find_done(key, now_seconds())) {
+        return done->body == body ? ClaimStatus::kDuplicate : ClaimStatus::kConflict;
+      }
+      if (held_.find(key) == held_.end()) {
+        held_.emplace(key, body);
+        return ClaimStatus::kClaimed;
+      }
+      return ClaimStatus::kInFlight;
+    }
+  }
+}
+
+void DedupCache::complete(const EventKey& key, uint64_t body) {
+  {
+    std::lock_guard lock(mutex_);
+    held_.erase(key);
+    const uint32_t now_s = now_seconds();
+    insert_locked(key, body, now_s, now_s);
+  }
+  resolved_.notify_all();
+}
+
+void DedupCache::release(const EventKey& key) {
+  {
+    std::lock_guard lock(mutex_);
+    held_.erase(key);
+  }
+  resolved_.notify_all();
+}
+
+void DedupCache::insert_done(const EventKey& key, uint64_t body,
+                             std::chrono::system_clock::time_point first_seen) {
+  const auto seen = std::chrono::duration_cast<std::chrono::seconds>(first_seen.time_since_epoch());
+  std::lock_guard lock(mutex_);
+  const uint32_t now_s = now_seconds();
+  const uint32_t seen_s = static_cast<uint32_t>(std::max<int64_t>(0, seen.count()));
+  if (now_s >= seen_s && now_s - seen_s > settings_.ttl.count())
+    return;  // already expired
+  insert_locked(key, body, seen_s, now_s);
+}
+
+std::size_t DedupCache::size() const {
+  std::lock_guard lock(mutex_);
+  return count_;
+}
+
+std::size_t DedupCache::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+std::size_t DedupCache::reserved_bytes() const {
+  return settings_.capacity * sizeof(Entry) + (index_mask_ + 1) * sizeof(uint32_t);
+}
+
+}  // namespace cmr_bridge

@@ -1,0 +1,78 @@
+#include "core/schema_set.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+namespace cmr_bridge {
+
+struct SchemaSet::Entry {
+  std::string name;
+  rapidjson::Document source;  // kept alive for the compiled schema's lifetime
+  std::unique_ptr<rapidjson::SchemaDocument> schema;
+};
+
+SchemaSet::SchemaSet() = default;
+SchemaSet::~SchemaSet() = default;
+
+std::unique_ptr<SchemaSet> SchemaSet::compile(const std::vector<SchemaSource>& sources,
+                                              std::string* error) {
+  std::unique_ptr<SchemaSet> set(new SchemaSet());
+  for (const auto& source : sources) {
+    auto entry = std::make_unique<Entry>();
+    entry->name = source.name;
+    entry->source.Parse<rapidjson::kParseValidateEncodingFlag>(source.text.data(),
+                                                               source.text.size());
+    if (entry->source.HasParseError()) {
+      if (error) {
+        *error = source.origin +
+                 ": not valid JSON: " + rapidjson::GetParseError_En(entry->source.GetParseError()) +
+                 " at byte " + std::to_string(entry->source.GetErrorOffset());
+      }
+      return nullptr;
+    }
+    if (!entry->source.IsObject()) {
+      if (error)
+        *error = source.origin + ": a schema must be a JSON object";
+      return nullptr;
+    }
+    entry->schema = std::make_unique<rapidjson::SchemaDocument>(entry->source);
+    set->entries_.push_back(std::move(entry));
+  }
+  return set;
+}
+
+bool SchemaSet::contains(std::string_view name) const {
+  for (const auto& entry : entries_) {
+    if (entry->name == name)
+      return true;
+  }
+  return false;
+}
+
+std::vector<std::string> SchemaSet::names() const {
+  std::vector<std::string> out;
+  for (const auto& entry : entries_)
+    out.push_back(entry->name);
+  return out;
+}
+
+std::optional<std::string> SchemaSet::validate(std::string_view name,
+                                               const rapidjson::Value& data) const {
+  for (const auto& entry : entries_) {
+    if (entry->name != name)
+      continue;
+    rapidjson::SchemaValidator validator(*entry->schema);
+    if (data.Accept(validator))
+      return std::nullopt;
+    rapidjson::StringBuffer where;
+    validator.GetInvalidDocumentPointer().Stringify(where);
+    const std::string pointer(where.GetString(), where.GetSize());
+    return (pointer.empty() ? std::string("/") : pointer) + ": " +
+           validator.GetInvalidSchemaKeyword();
+  }
+  return std::nullopt;
+}
+
+}  // namespace cmr_bridge
