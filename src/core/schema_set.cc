@@ -6,6 +6,32 @@
 #include <rapidjson/stringbuffer.h>
 
 namespace cmr_bridge {
+namespace {
+
+// RapidJSON 1.1's regex engine keeps scratch state inside the compiled pattern, so two
+// threads validating against one schema with "pattern" race (seen as an assertion failure
+// and under TSan). Schemas are shared by every request thread, so the keyword is refused.
+const char* find_unsafe_keyword(const rapidjson::Value& value) {
+  if (value.IsObject()) {
+    for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+      const std::string_view name(it->name.GetString(), it->name.GetStringLength());
+      if (name == "pattern")
+        return "pattern";
+      if (name == "patternProperties")
+        return "patternProperties";
+      if (const char* found = find_unsafe_keyword(it->value))
+        return found;
+    }
+  } else if (value.IsArray()) {
+    for (const auto& item : value.GetArray()) {
+      if (const char* found = find_unsafe_keyword(item))
+        return found;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 struct SchemaSet::Entry {
   std::string name;
@@ -35,6 +61,13 @@ std::unique_ptr<SchemaSet> SchemaSet::compile(const std::vector<SchemaSource>& s
     if (!entry->source.IsObject()) {
       if (error)
         *error = source.origin + ": a schema must be a JSON object";
+      return nullptr;
+    }
+    if (const char* keyword = find_unsafe_keyword(entry->source)) {
+      if (error) {
+        *error = source.origin + ": \"" + keyword +
+                 "\" is not supported (RapidJSON's regex is not safe to share between threads)";
+      }
       return nullptr;
     }
     entry->schema = std::make_unique<rapidjson::SchemaDocument>(entry->source);

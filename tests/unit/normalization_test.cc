@@ -118,6 +118,16 @@ TEST_SUITE("schemas") {
     CHECK(error.find("/x/b.json") == 0);
   }
 
+  TEST_CASE("pattern keywords are refused: RapidJSON's regex is not thread-safe") {
+    std::string error;
+    CHECK_FALSE(SchemaSet::compile(
+        {{"a", "/x/a.json", R"({"properties":{"t":{"type":"string","pattern":"^[0-9]+$"}}})"}},
+        &error));
+    CHECK(error.find("/x/a.json") == 0);
+    CHECK(error.find("pattern") != std::string::npos);
+    CHECK_FALSE(SchemaSet::compile({{"b", "b", R"({"patternProperties":{"^x":{}}})"}}, &error));
+  }
+
   TEST_CASE("validation reports the first violation as pointer and keyword") {
     std::string error;
     const auto set = SchemaSet::compile(
