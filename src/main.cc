@@ -1,5 +1,6 @@
 // cmr-bridge: the composition root. The only place that picks concrete types and wires them.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,7 +19,9 @@
 #include "core/signature.h"
 #include "http/admin_server.h"
 #include "http/webhook_server.h"
+#include "kafka/dedup_topic.h"
 #include "kafka/kafka_publisher.h"
+#include "kafka/topic_provisioner.h"
 #include "log/logger.h"
 #include "metrics/prometheus_observer.h"
 
@@ -95,55 +98,30 @@ StartupState load_startup_state(const std::string& executable) {
   return state;
 }
 
-std::vector<std::string> topics_to_provision(const Config& config, const RouteTable& routes) {
-  std::vector<std::string> topics = {config.topics.order, config.topics.subscription,
-                                     config.topics.prewarmup, config.topics.deadletter};
+std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes) {
+  std::vector<std::string> names = {config.topics.order, config.topics.subscription,
+                                    config.topics.prewarmup, config.topics.deadletter};
   for (const auto& route : routes.routes()) {
-    if (std::find(topics.begin(), topics.end(), route.topic) == topics.end()) {
-      topics.push_back(route.topic);
+    if (std::find(names.begin(), names.end(), route.topic) == names.end()) {
+      names.push_back(route.topic);
     }
   }
-  return topics;
+  std::vector<TopicSpec> specs;
+  for (const auto& name : names) {
+    specs.push_back(
+        {name, config.kafka.topic_partitions, config.kafka.topic_replication_factor, {}});
+  }
+  if (config.dedup.enabled) {
+    const auto retention_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.dedup.ttl).count();
+    specs.push_back(
+        {config.dedup.topic,
+         config.kafka.topic_partitions,
+         config.kafka.topic_replication_factor,
+         {{"cleanup.policy", "compact,delete"}, {"retention.ms", std::to_string(retention_ms)}}});
+  }
+  return specs;
 }
-
-// Retries topic creation in the background until it succeeds, so a bridge started before
-// its cluster becomes ready by itself. Owns its thread; joins on destruction.
-class TopicProvisioner {
- public:
-  TopicProvisioner(KafkaPublisher& publisher, const Config& config, std::vector<std::string> topics)
-      : thread_([this, &publisher, config, topics = std::move(topics)] {
-          run(publisher, config, topics);
-        }) {}
-  ~TopicProvisioner() {
-    stop_.store(true);
-    thread_.join();
-  }
-  bool done() const { return done_.load(); }
-
- private:
-  void run(KafkaPublisher& publisher, const Config& config,
-           const std::vector<std::string>& topics) {
-    while (!stop_.load()) {
-      if (publisher.wait_reachable(std::chrono::milliseconds(500))) {
-        const std::string error = publisher.ensure_topics(topics, config.kafka.topic_partitions,
-                                                          config.kafka.topic_replication_factor,
-                                                          std::chrono::seconds(10));
-        if (error.empty()) {
-          log_info("topics ready", {{"count", static_cast<int64_t>(topics.size())}});
-          done_.store(true);
-          return;
-        }
-        log_warn("creating topics failed; retrying", {{"detail", error}});
-        for (int i = 0; i < 50 && !stop_.load(); ++i) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-      }
-    }
-  }
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 int check_config(const std::string& executable) {
   const StartupState state = load_startup_state(executable);
@@ -197,14 +175,39 @@ int serve(const std::string& executable) {
     std::cerr << "config error: " << producer_error << "\n";
     return kExitConfig;
   }
-  std::unique_ptr<TopicProvisioner> provisioner;
-  if (config.kafka.create_topics) {
-    provisioner = std::make_unique<TopicProvisioner>(*publisher, config,
-                                                     topics_to_provision(config, *state.routes));
+  // A background failure that must stop the process (e.g. the dedup topic is not compacted):
+  // recorded, then SIGTERM to ourselves so the one shutdown path below runs.
+  std::atomic<bool> fatal{false};
+  const auto on_fatal = [&fatal](const std::string& reason) {
+    log_error("fatal", {{"detail", reason}});
+    fatal.store(true);
+    kill(getpid(), SIGTERM);
+  };
+  std::vector<std::string> must_be_compacted;
+  if (config.dedup.enabled)
+    must_be_compacted.push_back(config.dedup.topic);
+  const auto provisioner =
+      std::make_unique<TopicProvisioner>(*publisher, topics_to_provision(config, *state.routes),
+                                         config.kafka.create_topics, must_be_compacted, on_fatal);
+
+  std::unique_ptr<DedupCache> dedup;
+  std::unique_ptr<DedupTopicReader> dedup_reader;
+  std::unique_ptr<DedupMarkerWriter> dedup_writer;
+  SystemClock clock;
+  if (config.dedup.enabled) {
+    dedup =
+        std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
+    std::string reader_error;
+    dedup_reader =
+        DedupTopicReader::create(config.kafka, config.dedup.topic, *dedup, &reader_error);
+    if (!dedup_reader) {
+      std::cerr << "config error: " << reader_error << "\n";
+      return kExitConfig;
+    }
+    dedup_writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic);
   }
 
   PrometheusObserver metrics;
-  SystemClock clock;
   PipelineSettings pipeline_settings;
   pipeline_settings.cloudevents.source = config.cloudevents_source;
   pipeline_settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
@@ -220,7 +223,9 @@ int serve(const std::string& executable) {
                                                     .schemas = state.schemas.get(),
                                                     .publisher = *publisher,
                                                     .clock = clock,
-                                                    .observer = metrics});
+                                                    .observer = metrics,
+                                                    .dedup = dedup.get(),
+                                                    .markers = dedup_writer.get()});
 
   WebhookServerSettings http_settings;
   http_settings.max_body_bytes = config.max_body_bytes;
@@ -230,12 +235,17 @@ int serve(const std::string& executable) {
   std::atomic<bool> draining{false};
   std::vector<ReadinessCheck> checks = {
       {"kafka", [&] { return publisher->reachable(); }},
-      {"topics", [&] { return !provisioner || provisioner->done(); }},
+      {"topics", [&] { return provisioner->done(); }},
+      {"dedup", [&] { return !dedup_reader || dedup_reader->warmed(); }},
       {"not_draining", [&] { return !draining.load(); }},
   };
   AdminServer admin_server(std::move(checks), [&] {
     metrics.set_kafka_reachable(publisher->reachable());
     metrics.set_producer_queue_depth(publisher->queue_depth());
+    if (dedup) {
+      metrics.set_dedup_state(dedup->size(), dedup->in_flight(), dedup_reader->warmed(),
+                              dedup_reader->warmup_seconds(), dedup_reader->markers_loaded());
+    }
     return metrics.scrape();
   });
 
@@ -261,7 +271,8 @@ int serve(const std::string& executable) {
 
   int received = 0;
   sigwait(&signals, &received);
-  log_info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  log_info("shutting down",
+           {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}, {"fatal", fatal.load()}});
   draining.store(true);
   // stop() closes the listening socket; serve() returns once in-flight requests are answered.
   webhook_server.stop();
@@ -269,9 +280,8 @@ int serve(const std::string& executable) {
   const bool flushed = publisher->flush(config.delivery_timeout);
   admin_server.stop();
   admin_thread.join();
-  provisioner.reset();
   log_info("stopped", {{"producer_flushed", flushed}});
-  return kExitOk;
+  return fatal.load() ? kExitRuntime : kExitOk;
 }
 
 }  // namespace

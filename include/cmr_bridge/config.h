@@ -32,6 +32,13 @@ struct KafkaSettings {
   std::vector<std::pair<std::string, std::string>> extra_properties;
 };
 
+struct DedupConfig {
+  bool enabled = true;
+  std::string topic = "cmr.webhooks.dedup";  // compacted marker topic
+  std::size_t capacity = 5'000'000;          // eventIds held in memory
+  std::chrono::seconds ttl{7 * 24 * 3600};   // also the marker topic's retention
+};
+
 enum class RecordFormat { kCloudEventsStructured, kCloudEventsBinary };
 
 struct Config {
@@ -51,6 +58,7 @@ struct Config {
   std::string routes_file;  // optional JSON routes file; empty = built-in table only
   RecordFormat record_format = RecordFormat::kCloudEventsStructured;
   std::string cloudevents_source = "cmr";
+  DedupConfig dedup;
 };
 
 }  // namespace cmr_bridge

@@ -154,6 +154,15 @@ const std::vector<ConfigVariable>& config_variables() {
        "cloudevents-structured (value = application/cloudevents+json) or cloudevents-binary "
        "(value = data, attributes in ce_* headers)."},
       {"CMR_BRIDGE_CLOUDEVENTS_SOURCE", "cmr", "The CloudEvents source attribute."},
+      {"CMR_BRIDGE_DEDUP", "true",
+       "Drop repeated eventIds (answer 200 duplicate). false only if downstream dedups itself."},
+      {"CMR_BRIDGE_DEDUP_TOPIC", "cmr.webhooks.dedup",
+       "Compacted topic of published-eventId markers, read at start and tailed (shared by "
+       "replicas). Must have cleanup.policy compact."},
+      {"CMR_BRIDGE_DEDUP_CAPACITY", "5000000",
+       "eventIds remembered in memory (about 40 bytes each); the oldest are evicted first."},
+      {"CMR_BRIDGE_DEDUP_TTL_S", "604800",
+       "How long an eventId is remembered (and the marker topic's retention.ms when created)."},
       {"CMR_BRIDGE_KAFKA_PROP_<NAME>", "(none)",
        "Any librdkafka property, e.g. CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL sets "
        "security.protocol ('_' becomes '.', lower-cased). Applied last; values are masked in "
@@ -213,6 +222,7 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   c.topics.subscription = prefix + "subscription.events";
   c.topics.prewarmup = prefix + "prewarmup.events";
   c.topics.deadletter = prefix + "webhooks.deadletter";
+  c.dedup.topic = prefix + "webhooks.dedup";
   r.string("CMR_BRIDGE_TOPIC_ORDER", c.topics.order);
   r.string("CMR_BRIDGE_TOPIC_SUBSCRIPTION", c.topics.subscription);
   r.string("CMR_BRIDGE_TOPIC_PREWARMUP", c.topics.prewarmup);
@@ -232,6 +242,28 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
       c.log_level != "error") {
     r.fail("CMR_BRIDGE_LOG_LEVEL",
            "must be debug, info, warn or error; got \"" + c.log_level + "\"");
+  }
+
+  r.boolean("CMR_BRIDGE_DEDUP", c.dedup.enabled);
+  r.string("CMR_BRIDGE_DEDUP_TOPIC", c.dedup.topic);
+  r.integer("CMR_BRIDGE_DEDUP_CAPACITY", c.dedup.capacity, 1000, 100'000'000);
+  int64_t dedup_ttl = c.dedup.ttl.count();
+  r.integer("CMR_BRIDGE_DEDUP_TTL_S", dedup_ttl, 60, 365LL * 24 * 3600);
+  c.dedup.ttl = std::chrono::seconds(dedup_ttl);
+  r.string("CMR_BRIDGE_SCHEMA_DIR", c.schema_dir);
+  r.string("CMR_BRIDGE_ROUTES_FILE", c.routes_file);
+  r.string("CMR_BRIDGE_CLOUDEVENTS_SOURCE", c.cloudevents_source);
+  if (const auto* format = r.raw("CMR_BRIDGE_RECORD_FORMAT")) {
+    const auto text = trim(*format);
+    if (text == "cloudevents-structured") {
+      c.record_format = RecordFormat::kCloudEventsStructured;
+    } else if (text == "cloudevents-binary") {
+      c.record_format = RecordFormat::kCloudEventsBinary;
+    } else {
+      r.fail("CMR_BRIDGE_RECORD_FORMAT",
+             "must be cloudevents-structured or cloudevents-binary; got \"" + std::string(text) +
+                 "\"");
+    }
   }
 
   for (const auto& [name, value] : env) {
@@ -275,6 +307,10 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
                             ? "cloudevents-binary"
                             : "cloudevents-structured"},
       {"cloudevents_source", c.cloudevents_source},
+      {"dedup", c.dedup.enabled ? "true" : "false"},
+      {"dedup_topic", c.dedup.topic},
+      {"dedup_capacity", std::to_string(c.dedup.capacity)},
+      {"dedup_ttl_s", std::to_string(c.dedup.ttl.count())},
   };
   for (const auto& [name, value] : c.kafka.extra_properties) {
     const bool secret =

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <new>
 
+#include "core/encoding.h"
+
 namespace cmr_bridge {
 namespace {
 
@@ -42,6 +44,21 @@ EventKey event_key(std::string_view event_id) {
 
 uint64_t body_fingerprint(std::string_view body) {
   return load64(sha256(body).data());
+}
+
+std::string fingerprint_to_hex(uint64_t fingerprint) {
+  unsigned char bytes[8];
+  std::memcpy(bytes, &fingerprint, sizeof bytes);
+  return hex_encode(bytes, sizeof bytes);
+}
+
+std::optional<uint64_t> fingerprint_from_hex(std::string_view hex) {
+  if (hex.size() != 16)
+    return std::nullopt;
+  const auto bytes = hex_decode(hex);
+  if (!bytes)
+    return std::nullopt;
+  return load64(bytes->data());
 }
 
 DedupCache::DedupCache(DedupSettings settings, const Clock& clock)

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -30,6 +32,10 @@ struct EventKey {
 EventKey event_key(std::string_view event_id);
 // First 64 bits of SHA-256(body).
 uint64_t body_fingerprint(std::string_view body);
+// The fingerprint as 16 hex digits: the first 8 bytes of SHA-256(body) in digest order, i.e.
+// what `sha256sum | cut -c1-16` prints. nullopt when `hex` is not 16 hex digits.
+std::string fingerprint_to_hex(uint64_t fingerprint);
+std::optional<uint64_t> fingerprint_from_hex(std::string_view hex);
 
 struct DedupSettings {
   std::size_t capacity = 5'000'000;

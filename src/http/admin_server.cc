@@ -19,6 +19,10 @@ AdminServer::AdminServer(std::vector<ReadinessCheck> checks, std::function<std::
   auto& server = impl_->server;
   server.new_task_queue = [] { return new httplib::ThreadPool(4); };
   server.set_tcp_nodelay(true);
+  server.set_socket_options([](socket_t sock) {  // no SO_REUSEPORT: see webhook_server.cc
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.set_payload_max_length(4096);
   server.set_read_timeout(std::chrono::seconds(5));
   server.set_write_timeout(std::chrono::seconds(5));

@@ -89,6 +89,12 @@ WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& o
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // cpp-httplib 0.11 leaves Nagle on, which adds ~40 ms to every keep-alive response.
   server.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second process bind the same
+  // port silently and steal half the traffic; a port in use must fail the start instead.
+  server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.set_payload_max_length(settings.max_body_bytes);
   server.set_read_timeout(settings.read_timeout);
   server.set_write_timeout(settings.write_timeout);

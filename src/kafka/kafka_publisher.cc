@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kafka/client_common.h"
 #include "kafka/kafka_admin.h"
 #include "log/logger.h"
 
@@ -35,12 +36,20 @@ struct DeliveryWaiter {
 };
 using WaiterRef = std::shared_ptr<DeliveryWaiter>;
 
+std::atomic<uint64_t> g_detached_failures{0};
+
 // Runs on the poll thread (or the thread in flush/destroy). Takes back the reference that
-// publish() handed to librdkafka as the message opaque.
+// publish() handed to librdkafka as the message opaque; detached records have none.
 void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
   std::unique_ptr<WaiterRef> ref(static_cast<WaiterRef*>(message->_private));
-  if (!ref)
+  if (!ref) {
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      g_detached_failures.fetch_add(1, std::memory_order_relaxed);
+      log_warn("detached record not delivered", {{"topic", rd_kafka_topic_name(message->rkt)},
+                                                 {"code", rd_kafka_err2name(message->err)}});
+    }
     return;
+  }
   DeliveryWaiter& waiter = **ref;
   std::lock_guard lock(waiter.mutex);
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -53,31 +62,6 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
   }
   waiter.done = true;
   waiter.done_cv.notify_all();
-}
-
-void on_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
-  // syslog levels: 0-3 error, 4 warning, 5-6 info/notice, 7 debug. librdkafka log lines
-  // carry broker names and error text, never message contents.
-  const LogLevel mapped = level <= 3   ? LogLevel::kError
-                          : level == 4 ? LogLevel::kWarn
-                          : level <= 6 ? LogLevel::kInfo
-                                       : LogLevel::kDebug;
-  log(mapped, "librdkafka", {{"facility", facility}, {"detail", text}});
-}
-
-void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
-  if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    char detail[512];
-    const auto fatal = rd_kafka_fatal_error(rk, detail, sizeof detail);
-    log_error("kafka producer fatal error",
-              {{"code", rd_kafka_err2name(fatal)}, {"detail", detail}});
-    return;
-  }
-  // Transient errors (connection refused, all brokers down) repeat while the cluster is
-  // away; the readiness probe reports the state change once, so these stay at debug.
-  log_debug(
-      "kafka transient error",
-      {{"code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"detail", reason}});
 }
 
 }  // namespace
@@ -117,17 +101,13 @@ std::unique_ptr<KafkaPublisher> KafkaPublisher::create(const ProducerSettings& s
   };
   for (const auto& extra : settings.kafka.extra_properties)
     properties.push_back(extra);
-  for (const auto& [name, value] : properties) {
-    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-      if (error)
-        *error = "Kafka property " + name + ": " + errstr;
-      return nullptr;
-    }
+  if (std::string failed = apply_kafka_properties(conf.get(), properties); !failed.empty()) {
+    if (error)
+      *error = failed;
+    return nullptr;
   }
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery_report);
-  rd_kafka_conf_set_log_cb(conf.get(), &on_log);
-  rd_kafka_conf_set_error_cb(conf.get(), &on_error);
+  install_kafka_log_callbacks(conf.get());
 
   HandlePtr handle(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
   if (!handle) {
@@ -241,6 +221,33 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   return report;
 }
 
+bool KafkaPublisher::publish_detached(const Record& record) {
+  HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
+  for (const auto& header : record.headers) {
+    rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
+                        header.value.data(), static_cast<ssize_t>(header.value.size()));
+  }
+  const void* key = record.key.empty() ? nullptr : record.key.data();
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      impl_->handle.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<void*>(key), record.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    g_detached_failures.fetch_add(1, std::memory_order_relaxed);
+    log_warn("detached record not enqueued",
+             {{"topic", record.topic}, {"code", rd_kafka_err2name(err)}});
+    return false;
+  }
+  headers.release();
+  return true;
+}
+
+uint64_t KafkaPublisher::detached_failures() const {
+  return g_detached_failures.load(std::memory_order_relaxed);
+}
+
 bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {
   const auto until = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(impl_->probe_mutex);
@@ -251,11 +258,16 @@ bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {
   return true;
 }
 
-std::string KafkaPublisher::ensure_topics(const std::vector<std::string>& topics, int partitions,
-                                          int replication_factor,
+std::string KafkaPublisher::ensure_topics(const std::vector<TopicSpec>& topics,
                                           std::chrono::milliseconds timeout) {
-  return create_missing_topics(impl_->handle.get(), topics, partitions, replication_factor,
-                               timeout);
+  return create_missing_topics(impl_->handle.get(), topics, timeout);
+}
+
+std::optional<std::string> KafkaPublisher::topic_config(const std::string& topic,
+                                                        const std::string& name,
+                                                        std::chrono::milliseconds timeout,
+                                                        std::string* error) {
+  return describe_topic_config(impl_->handle.get(), topic, name, timeout, error);
 }
 
 bool KafkaPublisher::flush(std::chrono::milliseconds timeout) {

@@ -5,11 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cmr_bridge/config.h"
 #include "cmr_bridge/publisher.h"
+#include "kafka/kafka_admin.h"
 
 namespace cmr_bridge {
 
@@ -32,14 +34,22 @@ class KafkaPublisher final : public Publisher {
   KafkaPublisher& operator=(const KafkaPublisher&) = delete;
 
   DeliveryReport publish(const Record& record, std::chrono::milliseconds deadline) override;
+  // Enqueues without waiting; a failed delivery is logged (with the topic only) and counted.
+  // False when the record could not even be enqueued.
+  bool publish_detached(const Record& record);
+  // Delivery reports of detached records that failed, since start.
+  uint64_t detached_failures() const;
 
   // True once the last metadata probe succeeded; false after a failed probe or fatal error.
   bool reachable() const { return reachable_.load(std::memory_order_acquire); }
   // Waits until a probe succeeded or `timeout` passed.
   bool wait_reachable(std::chrono::milliseconds timeout) const;
   // Creates the missing topics (idempotent). Empty string on success, else the reason.
-  std::string ensure_topics(const std::vector<std::string>& topics, int partitions,
-                            int replication_factor, std::chrono::milliseconds timeout);
+  std::string ensure_topics(const std::vector<TopicSpec>& topics,
+                            std::chrono::milliseconds timeout);
+  // One topic config value (e.g. cleanup.policy); nullopt with `error` set on failure.
+  std::optional<std::string> topic_config(const std::string& topic, const std::string& name,
+                                          std::chrono::milliseconds timeout, std::string* error);
   // Waits for every queued record's delivery report. True when the queue drained in time.
   bool flush(std::chrono::milliseconds timeout);
   // Records queued or in flight, not yet reported.

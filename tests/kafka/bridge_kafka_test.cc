@@ -34,14 +34,15 @@ std::string now_seconds() {
 }
 
 struct Topics {
-  std::string order, subscription, prewarmup, deadletter;
+  std::string order, subscription, prewarmup, deadletter, dedup;
   std::vector<std::string> all() const { return {order, subscription, prewarmup, deadletter}; }
 };
 
 struct BridgeFixture {
   const std::string brokers = test_brokers();
   const std::string prefix = unique_prefix();
-  Topics topics{prefix + "order", prefix + "subscription", prefix + "prewarmup", prefix + "dlq"};
+  Topics topics{prefix + "order", prefix + "subscription", prefix + "prewarmup", prefix + "dlq",
+                prefix + "dedup"};
 
   std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
     std::map<std::string, std::string> base = {
@@ -51,6 +52,7 @@ struct BridgeFixture {
         {"CMR_BRIDGE_TOPIC_SUBSCRIPTION", topics.subscription},
         {"CMR_BRIDGE_TOPIC_PREWARMUP", topics.prewarmup},
         {"CMR_BRIDGE_TOPIC_DEADLETTER", topics.deadletter},
+        {"CMR_BRIDGE_DEDUP_TOPIC", topics.dedup},
         {"CMR_BRIDGE_TOPIC_PARTITIONS", "3"},
         {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "5000"},
     };
@@ -135,7 +137,7 @@ TEST_SUITE("kafka") {
       const auto res = post_signed(bridge.port(), c.body, c.scheme);
       REQUIRE(res);
       CHECK(res->status == 200);
-      CHECK(res->body.find(R"("status":"accepted")") != std::string::npos);
+      CHECK_MESSAGE(res->body.find(R"("status":"accepted")") != std::string::npos, res->body);
     }
     for (const auto& c : cases) {
       CAPTURE(c.event);

@@ -41,6 +41,42 @@ Handle make_consumer(const std::string& brokers) {
 }
 }  // namespace
 
+void create_topic(const std::string& brokers, const std::string& topic, int partitions,
+                  const std::map<std::string, std::string>& configs) {
+  Handle rk = make_consumer(brokers);
+  char errstr[512];
+  rd_kafka_NewTopic_t* spec =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, errstr, sizeof errstr);
+  if (spec == nullptr)
+    throw std::runtime_error(errstr);
+  for (const auto& [name, value] : configs)
+    rd_kafka_NewTopic_set_config(spec, name.c_str(), value.c_str());
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
+  rd_kafka_CreateTopics(rk.get(), &spec, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 15000);
+  std::string failure;
+  if (event == nullptr) {
+    failure = "timed out creating " + topic;
+  } else {
+    std::size_t count = 0;
+    const auto* result = rd_kafka_event_CreateTopics_result(event);
+    const auto** topics = result ? rd_kafka_CreateTopics_result_topics(result, &count) : nullptr;
+    if (count == 1) {
+      const auto err = rd_kafka_topic_result_error(topics[0]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        failure = rd_kafka_err2str(err);
+      }
+    } else {
+      failure = "no result creating " + topic;
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy(spec);
+  if (!failure.empty())
+    throw std::runtime_error(failure);
+}
+
 std::string test_brokers() {
   const char* env = std::getenv("CMR_BRIDGE_TEST_KAFKA_BROKERS");
   return env != nullptr && *env != '\0' ? env : "127.0.0.1:9092";

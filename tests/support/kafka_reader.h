@@ -24,6 +24,10 @@ std::vector<ConsumedRecord> read_topic(
     const std::string& brokers, const std::string& topic,
     std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// Creates a topic (test setup). Throws std::runtime_error on failure other than "exists".
+void create_topic(const std::string& brokers, const std::string& topic, int partitions,
+                  const std::map<std::string, std::string>& configs = {});
+
 // The broker the Kafka tier runs against: $CMR_BRIDGE_TEST_KAFKA_BROKERS or 127.0.0.1:9092.
 std::string test_brokers();
 // True when a metadata request to `brokers` succeeds within `timeout`.

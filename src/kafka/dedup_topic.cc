@@ -1,0 +1,234 @@
+#include "kafka/dedup_topic.h"
+
+#include <librdkafka/rdkafka.h>
+#include <rapidjson/document.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/json_writer.h"
+#include "core/pipeline.h"
+#include "kafka/client_common.h"
+#include "log/logger.h"
+
+namespace cmr_bridge {
+
+std::string encode_dedup_marker(const DedupMarker& marker) {
+  return JsonObjectWriter()
+      .field("firstSeen", format_rfc3339(marker.first_seen))
+      .field("bodyHash", fingerprint_to_hex(marker.body_fingerprint))
+      .field("topic", marker.topic)
+      .field("partition", static_cast<int64_t>(marker.partition))
+      .field("offset", marker.offset)
+      .finish();
+}
+
+std::optional<DecodedMarker> decode_dedup_marker(std::string_view value) {
+  rapidjson::Document doc;
+  doc.Parse(value.data(), value.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return std::nullopt;
+  const auto first_seen = doc.FindMember("firstSeen");
+  const auto body_hash = doc.FindMember("bodyHash");
+  if (first_seen == doc.MemberEnd() || !first_seen->value.IsString() ||
+      body_hash == doc.MemberEnd() || !body_hash->value.IsString()) {
+    return std::nullopt;
+  }
+  const auto seen = parse_rfc3339(first_seen->value.GetString());
+  const auto fingerprint = fingerprint_from_hex(body_hash->value.GetString());
+  if (!seen || !fingerprint)
+    return std::nullopt;
+  return DecodedMarker{*fingerprint, *seen};
+}
+
+void DedupMarkerWriter::record(const DedupMarker& marker) {
+  Record record;
+  record.topic = topic_;
+  record.key = marker.event_id;
+  record.value = encode_dedup_marker(marker);
+  record.headers = {{"content-type", "application/json"}};
+  publisher_.publish_detached(record);
+}
+
+namespace {
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const {
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+  }
+};
+}  // namespace
+
+struct DedupTopicReader::Impl {
+  std::string topic;
+  DedupCache& cache;
+  std::unique_ptr<rd_kafka_t, HandleDeleter> consumer;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::condition_variable stop_cv;
+
+  Impl(std::string t, DedupCache& c) : topic(std::move(t)), cache(c) {}
+
+  // Sleeps up to `d` unless stop is requested; false when stopping.
+  bool pause(std::chrono::milliseconds d) {
+    std::unique_lock lock(mutex);
+    return !stop_cv.wait_for(lock, d, [this] { return stopping.load(); });
+  }
+};
+
+DedupTopicReader::DedupTopicReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<DedupTopicReader> DedupTopicReader::create(const KafkaSettings& kafka,
+                                                           std::string topic, DedupCache& cache,
+                                                           std::string* error) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::vector<std::pair<std::string, std::string>> properties = {
+      {"bootstrap.servers", kafka.brokers},
+      {"client.id", kafka.client_id + "-dedup"},
+      // No group: every replica reads every partition. group.id is only a required name.
+      {"group.id", kafka.client_id + "-dedup-reader"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
+      {"fetch.wait.max.ms", "50"},
+  };
+  for (const auto& extra : kafka.extra_properties) {
+    // Producer-only settings from the shared pass-through list are not for this client.
+    if (extra.first == "acks" || extra.first == "enable.idempotence" ||
+        extra.first == "partitioner" || extra.first == "linger.ms" ||
+        extra.first == "compression.type" || extra.first == "message.timeout.ms") {
+      continue;
+    }
+    properties.push_back(extra);
+  }
+  if (std::string failed = apply_kafka_properties(conf, properties); !failed.empty()) {
+    rd_kafka_conf_destroy(conf);
+    if (error)
+      *error = failed;
+    return nullptr;
+  }
+  install_kafka_log_callbacks(conf);
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    if (error)
+      *error = std::string("creating the dedup consumer: ") + errstr;
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>(std::move(topic), cache);
+  impl->consumer.reset(rk);
+  std::unique_ptr<DedupTopicReader> reader(new DedupTopicReader(std::move(impl)));
+  reader->impl_->thread = std::thread([r = reader.get()] { r->run(); });
+  return reader;
+}
+
+DedupTopicReader::~DedupTopicReader() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping.store(true);
+  }
+  impl_->stop_cv.notify_all();
+  impl_->thread.join();
+}
+
+void DedupTopicReader::run() {
+  Impl& s = *impl_;
+  rd_kafka_t* rk = s.consumer.get();
+  const auto started = std::chrono::steady_clock::now();
+
+  // 1. The topic may not exist yet (the provisioner creates it): wait for its partitions.
+  std::vector<int32_t> partitions;
+  while (partitions.empty() && !s.stopping.load()) {
+    rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, s.topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(rk, 0, handle, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
+        partitions.push_back(metadata->topics[0].partitions[i].id);
+      }
+    }
+    if (metadata)
+      rd_kafka_metadata_destroy(metadata);
+    rd_kafka_topic_destroy(handle);
+    if (partitions.empty() && !s.pause(std::chrono::milliseconds(500)))
+      return;
+  }
+
+  // 2. What "read to the end" means: the high watermarks as they are now.
+  std::map<int32_t, int64_t> pending;
+  for (int32_t partition : partitions) {
+    int64_t low = 0;
+    int64_t high = 0;
+    while (rd_kafka_query_watermark_offsets(rk, s.topic.c_str(), partition, &low, &high, 5000) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (!s.pause(std::chrono::milliseconds(500)))
+        return;
+    }
+    if (high > low)
+      pending[partition] = high;
+  }
+  rd_kafka_topic_partition_list_t* assignment =
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (int32_t partition : partitions) {
+    rd_kafka_topic_partition_list_add(assignment, s.topic.c_str(), partition)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk, assignment);
+  rd_kafka_topic_partition_list_destroy(assignment);
+
+  const auto mark_warm = [&] {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    warmup_seconds_.store(seconds);
+    warmed_.store(true, std::memory_order_release);
+    log_info("dedup topic loaded", {{"topic", s.topic},
+                                    {"markers", static_cast<int64_t>(markers_loaded_.load())},
+                                    {"entries", static_cast<int64_t>(s.cache.size())},
+                                    {"seconds", seconds}});
+  };
+  if (pending.empty())
+    mark_warm();
+
+  // 3. Load, then keep tailing: markers from other replicas arrive here within ~100 ms.
+  uint64_t malformed = 0;
+  while (!s.stopping.load()) {
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, 200);
+    if (message == nullptr)
+      continue;
+    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      const auto it = pending.find(message->partition);
+      if (it != pending.end() && message->offset >= it->second)
+        pending.erase(it);
+    } else if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (message->key != nullptr && message->payload != nullptr) {
+        const std::string_view key(static_cast<const char*>(message->key), message->key_len);
+        const auto marker = decode_dedup_marker(
+            std::string_view(static_cast<const char*>(message->payload), message->len));
+        if (marker) {
+          s.cache.insert_done(event_key(key), marker->body_fingerprint, marker->first_seen);
+          markers_loaded_.fetch_add(1, std::memory_order_relaxed);
+        } else if (malformed++ == 0) {
+          log_warn("malformed dedup marker skipped",
+                   {{"topic", s.topic},
+                    {"partition", static_cast<int64_t>(message->partition)},
+                    {"offset", message->offset}});
+        }
+      }
+      const auto it = pending.find(message->partition);
+      if (it != pending.end() && message->offset + 1 >= it->second)
+        pending.erase(it);
+    } else {
+      log_debug("dedup consumer error", {{"code", rd_kafka_err2name(message->err)}});
+    }
+    rd_kafka_message_destroy(message);
+    if (!warmed() && pending.empty())
+      mark_warm();
+  }
+}
+
+}  // namespace cmr_bridge

@@ -1,0 +1,183 @@
+// Kafka tier, idempotency: the dedup cache backed by the compacted marker topic, across
+// concurrent requests, restarts and two bridge processes, against the real broker.
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "core/signature.h"
+#include "support/bridge_process.h"
+#include "support/kafka_reader.h"
+#include "support/samples.h"
+
+using namespace cmr_bridge;
+using namespace cmr_bridge::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct DedupFixture {
+  const std::string brokers = test_brokers();
+  const std::string prefix =
+      "d" + std::to_string(getpid()) + "-" +
+      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000000) +
+      ".";
+
+  std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
+    std::map<std::string, std::string> base = {
+        {"CMR_BRIDGE_SIGNING_KEYS", kTestKey},      {"CMR_BRIDGE_KAFKA_BROKERS", brokers},
+        {"CMR_BRIDGE_TOPIC_PREFIX", prefix},        {"CMR_BRIDGE_TOPIC_PARTITIONS", "3"},
+        {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "5000"},
+    };
+    for (const auto& [k, v] : extra)
+      base[k] = v;
+    return base;
+  }
+  std::string order_topic() const { return prefix + "order.events"; }
+  std::string dlq_topic() const { return prefix + "webhooks.deadletter"; }
+
+  static std::unique_ptr<BridgeProcess> start(const std::map<std::string, std::string>& env) {
+    auto bridge = std::make_unique<BridgeProcess>(env);
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    return bridge;
+  }
+
+  static httplib::Result post(int port, const std::string& body) {
+    const std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30s);
+    return client.Post(
+        "/webhooks",
+        {{"cmr-x-timestamp", ts},
+         {"cmr-x-signature", compute_signature(kTestKey, SignatureScheme::kBodyHex, ts, body)}},
+        body, "application/json");
+  }
+  static std::string status_of(const httplib::Result& res) {
+    if (!res)
+      return "no response";
+    const auto at = res->body.find("\"status\":\"");
+    return std::to_string(res->status) + " " +
+           (at == std::string::npos
+                ? res->body
+                : res->body.substr(at + 10, res->body.find('"', at + 10) - at - 10));
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("kafka dedup") {
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "sequential retries of an accepted event are duplicates: one record") {
+    auto bridge = start(env());
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 accepted");
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 duplicate");
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 duplicate");
+    CHECK(read_topic(brokers, order_topic()).size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture, "16 parallel identical deliveries produce exactly one record") {
+    auto bridge = start(env());
+    std::vector<std::string> statuses(16);
+    std::vector<std::thread> senders;
+    for (std::size_t i = 0; i < statuses.size(); ++i) {
+      senders.emplace_back(
+          [&, i] { statuses[i] = status_of(post(bridge->port(), kDomainOrderSuccess)); });
+    }
+    for (auto& t : senders)
+      t.join();
+    int accepted = 0;
+    for (const auto& s : statuses) {
+      CAPTURE(s);
+      CHECK((s == "200 accepted" || s == "200 duplicate"));
+      accepted += s == "200 accepted";
+    }
+    CHECK(accepted == 1);
+    CHECK(read_topic(brokers, order_topic()).size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "an event accepted before a restart is still a duplicate after it") {
+    {
+      auto first = start(env());
+      CHECK(status_of(post(first->port(), kDomainOrderSuccess)) == "200 accepted");
+      first->signal(SIGTERM);
+      CHECK(first->wait_exit(20s) == 0);
+    }
+    auto second = start(env());
+    CHECK(status_of(post(second->port(), kDomainOrderSuccess)) == "200 duplicate");
+    CHECK(read_topic(brokers, order_topic()).size() == 1);
+    httplib::Client admin("127.0.0.1", second->admin_port());
+    const auto metrics = admin.Get("/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("cmr_bridge_dedup_markers_loaded 1") != std::string::npos);
+  }
+
+  TEST_CASE_FIXTURE(
+      DedupFixture,
+      "two bridges on one broker: a retry landing on the other replica is a duplicate") {
+    auto a = start(env());
+    auto b = start(env());
+    CHECK(status_of(post(a->port(), kDomainOrderSuccess)) == "200 accepted");
+    std::this_thread::sleep_for(1s);  // the sender retries ~30 s later; B tails within ~100 ms
+    CHECK(status_of(post(b->port(), kDomainOrderSuccess)) == "200 duplicate");
+    CHECK(read_topic(brokers, order_topic()).size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "a failed publish releases the claim; the retry lands exactly once") {
+    // The order topic does not exist and the bridge may not create it: the publish fails.
+    create_topic(brokers, prefix + "webhooks.dedup", 3, {{"cleanup.policy", "compact,delete"}});
+    auto bridge = std::make_unique<BridgeProcess>(
+        env({{"CMR_BRIDGE_CREATE_TOPICS", "false"}, {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "1500"}}));
+    REQUIRE(bridge->wait_listening(20s));
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)).rfind("503", 0) == 0);
+    create_topic(brokers, order_topic(), 3);
+    std::string status;
+    for (int attempt = 0; attempt < 10 && status != "200 accepted"; ++attempt) {
+      status = status_of(post(bridge->port(), kDomainOrderSuccess));
+      if (status != "200 accepted")
+        std::this_thread::sleep_for(500ms);
+    }
+    CHECK(status == "200 accepted");
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 duplicate");
+    CHECK(read_topic(brokers, order_topic()).size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(
+      DedupFixture,
+      "the same eventId with another body is dead-lettered as a conflict, not republished") {
+    auto bridge = start(env());
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 accepted");
+    std::string changed = kDomainOrderSuccess;
+    changed.replace(changed.find("15.88"), 5, "99.99");
+    const auto res = post(bridge->port(), changed);
+    CHECK(status_of(res) == "200 dead_lettered");
+    CHECK(res->body.find("eventid_conflict") != std::string::npos);
+    CHECK(read_topic(brokers, order_topic()).size() == 1);
+    const auto dlq = read_topic(brokers, dlq_topic());
+    REQUIRE(dlq.size() == 1);
+    CHECK(dlq[0].value == changed);
+    CHECK(dlq[0].headers.at("cmr-dlq-reason") == "eventid_conflict");
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "a dedup topic that is not compacted stops the bridge with exit code 1") {
+    create_topic(brokers, prefix + "webhooks.dedup", 1, {{"cleanup.policy", "delete"}});
+    BridgeProcess bridge(env());
+    REQUIRE(bridge.wait_listening(20s));
+    CHECK(bridge.wait_exit(30s) == 1);
+    bool named = false;
+    for (const auto& line : bridge.output_lines()) {
+      named = named || (line.find("\"fatal\"") != std::string::npos &&
+                        line.find(prefix + "webhooks.dedup") != std::string::npos);
+    }
+    CHECK(named);
+  }
+}
