@@ -24,6 +24,8 @@
 #include "kafka/topic_provisioner.h"
 #include "log/logger.h"
 #include "metrics/prometheus_observer.h"
+#include "spool/file_spool.h"
+#include "spool/spool_forwarder.h"
 
 extern char** environ;
 
@@ -207,6 +209,19 @@ int serve(const std::string& executable) {
     dedup_writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic);
   }
 
+  std::unique_ptr<FileSpool> spool;
+  if (!config.spool_dir.empty()) {
+    std::string spool_error;
+    spool = FileSpool::open({config.spool_dir, config.spool_max_bytes}, &spool_error);
+    if (!spool) {
+      std::cerr << "config error: " << spool_error << "\n";
+      return kExitConfig;
+    }
+    log_info("spool opened", {{"dir", config.spool_dir},
+                              {"records", static_cast<int64_t>(spool->recovery().records)},
+                              {"torn_bytes", static_cast<int64_t>(spool->recovery().torn_bytes)}});
+  }
+
   PrometheusObserver metrics;
   PipelineSettings pipeline_settings;
   pipeline_settings.cloudevents.source = config.cloudevents_source;
@@ -225,11 +240,16 @@ int serve(const std::string& executable) {
                                                     .clock = clock,
                                                     .observer = metrics,
                                                     .dedup = dedup.get(),
-                                                    .markers = dedup_writer.get()});
+                                                    .markers = dedup_writer.get(),
+                                                    .spool = spool.get()});
+  std::unique_ptr<SpoolForwarder> forwarder;
+  if (spool)
+    forwarder = std::make_unique<SpoolForwarder>(*spool, pipeline, config.spool_retry);
 
   WebhookServerSettings http_settings;
   http_settings.max_body_bytes = config.max_body_bytes;
   http_settings.threads = config.http_threads;
+  http_settings.max_in_flight = config.max_in_flight;
   WebhookServer webhook_server(pipeline, metrics, http_settings);
 
   std::atomic<bool> draining{false};
@@ -242,6 +262,17 @@ int serve(const std::string& executable) {
   AdminServer admin_server(std::move(checks), [&] {
     metrics.set_kafka_reachable(publisher->reachable());
     metrics.set_producer_queue_depth(publisher->queue_depth());
+    metrics.set_in_flight(webhook_server.in_flight());
+    if (spool) {
+      const SpoolStats stats = spool->stats();
+      const double age =
+          stats.oldest
+              ? std::chrono::duration<double>(std::chrono::system_clock::now() - *stats.oldest)
+                    .count()
+              : 0.0;
+      metrics.set_spool_state(stats.bytes, stats.records, age, forwarder ? forwarder->errors() : 0,
+                              stats.append_failures);
+    }
     if (dedup) {
       metrics.set_dedup_state(dedup->size(), dedup->in_flight(), dedup_reader->warmed(),
                               dedup_reader->warmup_seconds(), dedup_reader->markers_loaded());
@@ -274,9 +305,19 @@ int serve(const std::string& executable) {
   log_info("shutting down",
            {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}, {"fatal", fatal.load()}});
   draining.store(true);
+  // Load balancers see /readyz fail and stop sending; until then new requests are served.
+  if (!fatal.load() && config.drain_delay.count() > 0) {
+    log_info("draining", {{"delay_s", static_cast<int64_t>(config.drain_delay.count())}});
+    struct timespec delay {
+      static_cast<time_t>(config.drain_delay.count()), 0
+    };
+    siginfo_t info;
+    sigtimedwait(&signals, &info, &delay);  // a second signal ends the wait early
+  }
   // stop() closes the listening socket; serve() returns once in-flight requests are answered.
   webhook_server.stop();
   webhook_thread.join();
+  forwarder.reset();  // stops after its current record; the spool keeps the rest, fsync'd
   const bool flushed = publisher->flush(config.delivery_timeout);
   admin_server.stop();
   admin_thread.join();

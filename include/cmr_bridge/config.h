@@ -59,6 +59,11 @@ struct Config {
   RecordFormat record_format = RecordFormat::kCloudEventsStructured;
   std::string cloudevents_source = "cmr";
   DedupConfig dedup;
+  std::size_t max_in_flight = 64;       // requests handled at once; beyond → 429
+  std::chrono::seconds drain_delay{5};  // SIGTERM → not ready → keep serving this long → stop
+  std::string spool_dir;                // empty = spool off
+  std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
+  std::chrono::milliseconds spool_retry{1000};  // forwarder back-off while Kafka is away
 };
 
 }  // namespace cmr_bridge

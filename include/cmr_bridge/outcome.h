@@ -15,10 +15,12 @@ enum class OutcomeKind {
   kInFlight,      // the same eventId is being published by another request right now
   kUnauthorized,  // signature or timestamp check failed; nothing stored
   kUnavailable,   // Kafka did not ack in time or failed; nothing promised, sender retries
+  kRejected,      // refused before verification (size, method, path, content type, headers)
+  kOverloaded,    // too many requests in flight; sender retries
 };
 
 // Closed label set: "accepted", "dead_lettered", "duplicate", "in_flight", "unauthorized",
-// "unavailable".
+// "unavailable", "rejected", "overloaded".
 std::string_view to_string(OutcomeKind kind);
 
 // Error/reason codes are closed sets (stable strings: API contract and metric labels).

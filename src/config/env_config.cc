@@ -144,6 +144,18 @@ const std::vector<ConfigVariable>& config_variables() {
        "Largest accepted request body; larger answers 413."},
       {"CMR_BRIDGE_HTTP_THREADS", "64",
        "Webhook listener worker threads (one per open connection in cpp-httplib)."},
+      {"CMR_BRIDGE_MAX_IN_FLIGHT", "64",
+       "Webhook requests handled at once (each may wait up to the delivery timeout on Kafka); "
+       "more answer 429 with Retry-After."},
+      {"CMR_BRIDGE_DRAIN_DELAY_S", "5",
+       "On SIGTERM: /readyz turns 503 at once, the listener keeps serving this long (so load "
+       "balancers stop sending), then stops accepting, finishes in-flight requests and exits."},
+      {"CMR_BRIDGE_SPOOL_DIR", "(off)",
+       "Directory of the durable local spool. When set and Kafka cannot acknowledge in time, "
+       "the verified request is fsync'd there and answered 200, then forwarded in order."},
+      {"CMR_BRIDGE_SPOOL_MAX_BYTES", "1073741824",
+       "Largest unforwarded spool size; beyond it requests answer 503 spool_full."},
+      {"CMR_BRIDGE_SPOOL_RETRY_MS", "1000", "Forwarder back-off while Kafka is unavailable."},
       {"CMR_BRIDGE_LOG_LEVEL", "info", "debug, info, warn or error."},
       {"CMR_BRIDGE_SCHEMA_DIR", "(installed schemas)",
        "Directory with events/<event>.json JSON Schemas (draft-04), compiled at start. Default: "
@@ -250,6 +262,15 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   int64_t dedup_ttl = c.dedup.ttl.count();
   r.integer("CMR_BRIDGE_DEDUP_TTL_S", dedup_ttl, 60, 365LL * 24 * 3600);
   c.dedup.ttl = std::chrono::seconds(dedup_ttl);
+  r.integer("CMR_BRIDGE_MAX_IN_FLIGHT", c.max_in_flight, 1, 100000);
+  int64_t drain_delay = c.drain_delay.count();
+  r.integer("CMR_BRIDGE_DRAIN_DELAY_S", drain_delay, 0, 300);
+  c.drain_delay = std::chrono::seconds(drain_delay);
+  r.string("CMR_BRIDGE_SPOOL_DIR", c.spool_dir);
+  r.integer("CMR_BRIDGE_SPOOL_MAX_BYTES", c.spool_max_bytes, 1024 * 1024, int64_t{1} << 50);
+  int64_t spool_retry = c.spool_retry.count();
+  r.integer("CMR_BRIDGE_SPOOL_RETRY_MS", spool_retry, 10, 600000);
+  c.spool_retry = std::chrono::milliseconds(spool_retry);
   r.string("CMR_BRIDGE_SCHEMA_DIR", c.schema_dir);
   r.string("CMR_BRIDGE_ROUTES_FILE", c.routes_file);
   r.string("CMR_BRIDGE_CLOUDEVENTS_SOURCE", c.cloudevents_source);
@@ -307,6 +328,10 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
                             ? "cloudevents-binary"
                             : "cloudevents-structured"},
       {"cloudevents_source", c.cloudevents_source},
+      {"max_in_flight", std::to_string(c.max_in_flight)},
+      {"drain_delay_s", std::to_string(c.drain_delay.count())},
+      {"spool_dir", c.spool_dir.empty() ? "(off)" : c.spool_dir},
+      {"spool_max_bytes", std::to_string(c.spool_max_bytes)},
       {"dedup", c.dedup.enabled ? "true" : "false"},
       {"dedup_topic", c.dedup.topic},
       {"dedup_capacity", std::to_string(c.dedup.capacity)},

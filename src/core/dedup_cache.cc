@@ -182,6 +182,14 @@ ClaimStatus DedupCache::claim_or_wait(const EventKey& key, uint64_t body,
   }
 }
 
+std::optional<ClaimStatus> DedupCache::lookup_done(const EventKey& key, uint64_t body) const {
+  std::lock_guard lock(mutex_);
+  const Entry* done = find_done(key, now_seconds());
+  if (done == nullptr)
+    return std::nullopt;
+  return done->body == body ? ClaimStatus::kDuplicate : ClaimStatus::kConflict;
+}
+
 void DedupCache::complete(const EventKey& key, uint64_t body) {
   {
     std::lock_guard lock(mutex_);

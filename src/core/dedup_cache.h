@@ -61,6 +61,8 @@ class DedupCache {
   // `deadline` passes (→ kInFlight).
   ClaimStatus claim_or_wait(const EventKey& key, uint64_t body,
                             std::chrono::steady_clock::time_point deadline);
+  // Without claiming: kDuplicate / kConflict when `key` is remembered as done, else nullopt.
+  std::optional<ClaimStatus> lookup_done(const EventKey& key, uint64_t body) const;
   // The holder's publish was acknowledged: remember it as done.
   void complete(const EventKey& key, uint64_t body);
   // The holder's publish failed: forget the claim so a retry can succeed.

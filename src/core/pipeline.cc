@@ -68,6 +68,10 @@ std::string_view to_string(OutcomeKind kind) {
       return "unauthorized";
     case OutcomeKind::kUnavailable:
       return "unavailable";
+    case OutcomeKind::kRejected:
+      return "rejected";
+    case OutcomeKind::kOverloaded:
+      return "overloaded";
   }
   return "unavailable";
 }
@@ -109,13 +113,69 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
   }
   parts_.observer.on_signature_verified(signature.matched);
 
-  // From here the request is authentic: it is either published or dead-lettered.
+  // From here the request is authentic: it is published, dead-lettered or spooled.
   const auto parsed_timestamp = parse_timestamp(*request.timestamp);
   const auto sent = std::chrono::system_clock::time_point(
       parsed_timestamp->milliseconds ? std::chrono::milliseconds(parsed_timestamp->value)
                                      : std::chrono::seconds(parsed_timestamp->value));
   const VerifiedRequest verified{request.body, *request.timestamp, sent, received,
                                  to_string(signature.matched)};
+  const Decision decision = decide(verified);
+  if (parts_.spool != nullptr && parts_.spool->backlogged()) {
+    // Earlier requests wait in the spool: queue behind them so each key stays in order.
+    if (decision.publish && parts_.dedup != nullptr) {
+      const auto done =
+          parts_.dedup->lookup_done(event_key(decision.event_id), body_fingerprint(request.body));
+      if (done == ClaimStatus::kDuplicate) {
+        Outcome outcome;
+        outcome.kind = OutcomeKind::kDuplicate;
+        outcome.code = "duplicate";
+        outcome.event = decision.event;
+        outcome.event_id = decision.event_id;
+        outcome.signature_scheme = verified.signature_scheme;
+        return outcome;
+      }
+    }
+    return spool(verified, decision);
+  }
+  Outcome outcome = publish_once(decision, verified);
+  if (outcome.kind == OutcomeKind::kUnavailable && parts_.spool != nullptr) {
+    return spool(verified, decision);
+  }
+  return outcome;
+}
+
+Outcome IngestPipeline::spool(const VerifiedRequest& request, const Decision& decision) const {
+  Outcome outcome;
+  outcome.event = decision.event;
+  outcome.event_id = decision.event_id;
+  outcome.signature_scheme = request.signature_scheme;
+  const SpoolAppendResult result =
+      parts_.spool->append({std::string(request.body), std::string(request.timestamp),
+                            std::string(request.signature_scheme), request.received});
+  if (result == SpoolAppendResult::kDurable) {
+    outcome.kind = OutcomeKind::kAccepted;
+    outcome.code = "spooled";
+    return outcome;
+  }
+  outcome.kind = OutcomeKind::kUnavailable;
+  outcome.retry_after = settings_.retry_after;
+  outcome.code = result == SpoolAppendResult::kFull ? "spool_full" : "spool_unavailable";
+  outcome.message = result == SpoolAppendResult::kFull
+                        ? "Kafka is unavailable and the local spool is full"
+                        : "Kafka is unavailable and the local spool cannot be written";
+  return outcome;
+}
+
+Outcome IngestPipeline::forward(const SpooledRequest& request) const {
+  const auto parsed = parse_timestamp(request.timestamp);
+  const auto sent =
+      !parsed ? request.received
+      : parsed->milliseconds
+          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(parsed->value))
+          : std::chrono::system_clock::time_point(std::chrono::seconds(parsed->value));
+  const VerifiedRequest verified{request.body, request.timestamp, sent, request.received,
+                                 request.signature_scheme};
   return publish_once(decide(verified), verified);
 }
 

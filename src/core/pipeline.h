@@ -11,6 +11,7 @@
 #include "cmr_bridge/observer.h"
 #include "cmr_bridge/outcome.h"
 #include "cmr_bridge/publisher.h"
+#include "cmr_bridge/spool.h"
 #include "core/cloudevents.h"
 #include "core/dedup_cache.h"
 #include "core/envelope.h"
@@ -65,6 +66,7 @@ struct PipelineParts {
   PipelineObserver& observer;
   DedupCache* dedup = nullptr;         // null: no idempotency check
   DedupMarkerSink* markers = nullptr;  // null: "done" is known to this process only
+  Spool* spool = nullptr;              // null: Kafka unavailable → 503
 };
 
 // handle(), decide() and publish_once() are const and thread-safe as long as the parts are.
@@ -80,11 +82,16 @@ class IngestPipeline {
   // delivery report, or release the claim when the publish failed. Dead-letter decisions are
   // written without the idempotency check (a redrive must still be able to publish them).
   Outcome publish_once(const Decision& decision, const VerifiedRequest& request) const;
+  // Processes a request read back from the spool (the forwarder's path): decide, then
+  // publish_once. Unavailable means "keep it and try again later".
+  Outcome forward(const SpooledRequest& request) const;
 
  private:
   Decision dead_letter(const VerifiedRequest& request, std::string_view reason, std::string detail,
                        std::string event, std::string event_id) const;
   Outcome deliver(const Decision& decision, std::string_view signature_scheme) const;
+  // Keeps a verified request in the spool; accepted ("spooled") once it is fsync'd.
+  Outcome spool(const VerifiedRequest& request, const Decision& decision) const;
 
   PipelineSettings settings_;
   PipelineParts parts_;

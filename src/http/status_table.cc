@@ -7,18 +7,44 @@ namespace {
 std::string error_body(std::string_view code, std::string_view message) {
   return JsonObjectWriter().field("error", code).field("message", message).finish();
 }
+
+int rejection_status(const std::string& code) {
+  if (code == "not_found")
+    return 404;
+  if (code == "method_not_allowed")
+    return 405;
+  if (code == "payload_too_large")
+    return 413;
+  if (code == "unsupported_media_type")
+    return 415;
+  if (code == "duplicate_auth_header")
+    return 401;
+  return 400;
+}
 }  // namespace
+
+Outcome rejection(std::string code, std::string message) {
+  Outcome outcome;
+  outcome.kind = code == "overloaded" ? OutcomeKind::kOverloaded : OutcomeKind::kRejected;
+  outcome.code = std::move(code);
+  outcome.message = std::move(message);
+  if (outcome.kind == OutcomeKind::kOverloaded)
+    outcome.retry_after = std::chrono::seconds(1);
+  return outcome;
+}
 
 HttpResponse to_http(const Outcome& outcome) {
   HttpResponse response;
   switch (outcome.kind) {
-    case OutcomeKind::kAccepted:
+    case OutcomeKind::kAccepted: {
       response.status = 200;
-      response.body = JsonObjectWriter()
-                          .field("status", "accepted")
-                          .field("eventId", outcome.event_id)
-                          .finish();
+      JsonObjectWriter body;
+      body.field("status", "accepted").field("eventId", outcome.event_id);
+      if (outcome.code == "spooled")
+        body.field("spooled", true);
+      response.body = body.finish();
       break;
+    }
     case OutcomeKind::kDeadLettered: {
       response.status = 200;
       JsonObjectWriter body;
@@ -49,26 +75,17 @@ HttpResponse to_http(const Outcome& outcome) {
       response.body = error_body(outcome.code, outcome.message);
       response.retry_after_s = static_cast<int>(outcome.retry_after.count());
       break;
+    case OutcomeKind::kRejected:
+      response.status = rejection_status(outcome.code);
+      response.body = error_body(outcome.code, outcome.message);
+      break;
+    case OutcomeKind::kOverloaded:
+      response.status = 429;
+      response.body = error_body(outcome.code, outcome.message);
+      response.retry_after_s = static_cast<int>(outcome.retry_after.count());
+      break;
   }
   return response;
-}
-
-HttpResponse to_http(HttpError error, const std::string& message) {
-  switch (error) {
-    case HttpError::kNotFound:
-      return {404, error_body("not_found", message), 0};
-    case HttpError::kMethodNotAllowed:
-      return {405, error_body("method_not_allowed", message), 0};
-    case HttpError::kPayloadTooLarge:
-      return {413, error_body("payload_too_large", message), 0};
-    case HttpError::kUnsupportedMediaType:
-      return {415, error_body("unsupported_media_type", message), 0};
-    case HttpError::kDuplicateHeader:
-      return {401, error_body("duplicate_auth_header", message), 0};
-    case HttpError::kBadRequest:
-      return {400, error_body("bad_request", message), 0};
-  }
-  return {400, error_body("bad_request", message), 0};
 }
 
 }  // namespace cmr_bridge

@@ -1,4 +1,4 @@
-// The one table that turns outcomes and admission errors into HTTP responses.
+// The one table that turns outcomes into HTTP responses.
 #pragma once
 
 #include <string>
@@ -15,15 +15,9 @@ struct HttpResponse {
 
 HttpResponse to_http(const Outcome& outcome);
 
-// Admission failures decided before the pipeline runs (closed set of codes).
-enum class HttpError {
-  kNotFound,              // 404 not_found
-  kMethodNotAllowed,      // 405 method_not_allowed
-  kPayloadTooLarge,       // 413 payload_too_large
-  kUnsupportedMediaType,  // 415 unsupported_media_type
-  kDuplicateHeader,       // 401 duplicate_auth_header
-  kBadRequest,            // 400 bad_request
-};
-HttpResponse to_http(HttpError error, const std::string& message);
+// Refusals decided before the pipeline runs. Codes (closed set) and statuses:
+// not_found 404, method_not_allowed 405, payload_too_large 413, unsupported_media_type 415,
+// duplicate_auth_header 401, bad_request 400, overloaded 429.
+Outcome rejection(std::string code, std::string message);
 
 }  // namespace cmr_bridge

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <atomic>
+
 #include "http/status_table.h"
 #include "log/logger.h"
 
@@ -45,24 +47,14 @@ struct WebhookServer::Impl {
   PipelineObserver& observer;
   WebhookServerSettings settings;
   httplib::Server server;
+  std::atomic<std::size_t> in_flight{0};
 
   Impl(const IngestPipeline& p, PipelineObserver& o, WebhookServerSettings s)
       : pipeline(p), observer(o), settings(s) {}
 
-  void handle_webhook(const httplib::Request& req, httplib::Response& res) {
-    const auto started = std::chrono::steady_clock::now();
-    if (req.get_header_value_count(kSignatureHeader) > 1 ||
-        req.get_header_value_count(kTimestampHeader) > 1) {
-      write(res, to_http(HttpError::kDuplicateHeader,
-                         "cmr-x-signature and cmr-x-timestamp must each appear once"));
-      return;
-    }
-    if (refused_content_type(req)) {
-      write(res, to_http(HttpError::kUnsupportedMediaType, "the body must be JSON"));
-      return;
-    }
-    WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader), req.body};
-    const Outcome outcome = pipeline.handle(request);
+  // Records, logs and writes one outcome. Runs on the request's worker thread.
+  void respond(httplib::Response& res, const Outcome& outcome,
+               std::chrono::steady_clock::time_point started) {
     const auto latency = std::chrono::steady_clock::now() - started;
     observer.on_outcome(outcome, latency);
     const HttpResponse response = to_http(outcome);
@@ -78,6 +70,57 @@ struct WebhookServer::Impl {
               {"offset", outcome.offset},
               {"scheme", outcome.signature_scheme},
               {"latency_ms", std::chrono::duration<double, std::milli>(latency).count()}});
+  }
+
+  void handle_webhook(const httplib::Request& req, httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
+    // Admission: a bounded number of requests wait on Kafka at once; the rest are told to
+    // come back instead of queueing without a deadline.
+    struct InFlight {
+      std::atomic<std::size_t>& count;
+      ~InFlight() { count.fetch_sub(1, std::memory_order_relaxed); }
+    } guard{in_flight};
+    if (in_flight.fetch_add(1, std::memory_order_relaxed) >= settings.max_in_flight) {
+      respond(res, rejection("overloaded", "too many requests in flight; retry shortly"), started);
+      return;
+    }
+    if (req.get_header_value_count(kSignatureHeader) > 1 ||
+        req.get_header_value_count(kTimestampHeader) > 1) {
+      respond(res,
+              rejection("duplicate_auth_header",
+                        "cmr-x-signature and cmr-x-timestamp must each appear once"),
+              started);
+      return;
+    }
+    if (refused_content_type(req)) {
+      respond(res, rejection("unsupported_media_type", "the body must be JSON"), started);
+      return;
+    }
+    const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader),
+                                 req.body};
+    respond(res, pipeline.handle(request), started);
+  }
+
+  // httplib answered by itself (no route, body too large, unparseable request): give the
+  // response a JSON body and count it like any other refusal.
+  void complete_error(const httplib::Request& req, httplib::Response& res) {
+    Outcome outcome;
+    if (res.status == 404 && req.path == kWebhookPath) {
+      res.set_header("Allow", "POST");
+      outcome = rejection("method_not_allowed", "use POST for " + req.path);
+    } else if (res.status == 404) {
+      outcome = rejection("not_found", "no such endpoint; webhooks go to POST /webhooks");
+    } else if (res.status == 413) {
+      outcome = rejection("payload_too_large",
+                          "body larger than " + std::to_string(settings.max_body_bytes) + " bytes");
+    } else {
+      outcome = rejection("bad_request", "malformed HTTP request");
+    }
+    if (req.path == kWebhookPath) {
+      respond(res, outcome, std::chrono::steady_clock::now());
+    } else {
+      write(res, to_http(outcome));
+    }
   }
 };
 
@@ -105,25 +148,14 @@ WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& o
   server.Post(kWebhookPath, [impl](const httplib::Request& req, httplib::Response& res) {
     impl->handle_webhook(req, res);
   });
-  // Runs for every response >= 400, ours included: only fill in what httplib left empty.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([impl](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-    if (!res.body.empty())
-      return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 404 && req.path == kWebhookPath) {
-      res.set_header("Allow", "POST");
-      write(res, to_http(HttpError::kMethodNotAllowed, "use POST for " + req.path));
-    } else if (res.status == 404) {
-      write(res, to_http(HttpError::kNotFound, "no such endpoint; webhooks go to POST /webhooks"));
-    } else if (res.status == 413) {
-      write(res, to_http(HttpError::kPayloadTooLarge,
-                         "body larger than " + std::to_string(impl->settings.max_body_bytes) +
-                             " bytes"));
-    } else {
-      write(res, to_http(HttpError::kBadRequest, "malformed HTTP request"));
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  // Runs for every response >= 400, ours included: only complete what httplib left empty.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [impl](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        impl->complete_error(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server.set_post_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
     impl->observer.on_http_response(req.path == kWebhookPath ? "/webhooks" : "other", res.status);
   });
@@ -149,6 +181,10 @@ bool WebhookServer::is_running() const {
 
 void WebhookServer::stop() {
   impl_->server.stop();
+}
+
+std::size_t WebhookServer::in_flight() const {
+  return impl_->in_flight.load();
 }
 
 }  // namespace cmr_bridge

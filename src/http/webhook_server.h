@@ -17,6 +17,9 @@ struct WebhookServerSettings {
   std::chrono::seconds write_timeout{10};
   std::chrono::seconds keep_alive_timeout{5};
   std::size_t keep_alive_max_requests = 1000;
+  // Requests handled at once before new ones get 429 (each may wait up to the delivery
+  // timeout on Kafka).
+  std::size_t max_in_flight = 64;
 };
 
 class WebhookServer {
@@ -32,8 +35,10 @@ class WebhookServer {
   bool serve();
   // True while serve() accepts connections.
   bool is_running() const;
-  // Thread-safe; makes a running serve() return.
+  // Thread-safe; makes a running serve() return once in-flight requests are answered.
   void stop();
+  // Requests being handled right now.
+  std::size_t in_flight() const;
 
  private:
   struct Impl;

@@ -74,6 +74,19 @@ struct PrometheusObserver::Impl {
   prometheus::Gauge& dedup_markers_loaded =
       gauge("cmr_bridge_dedup_markers_loaded", "Markers read from the dedup topic since start.");
 
+  prometheus::Gauge& spool_bytes =
+      gauge("cmr_bridge_spool_bytes", "Unforwarded bytes in the local spool.");
+  prometheus::Gauge& spool_records =
+      gauge("cmr_bridge_spool_records", "Unforwarded requests in the local spool.");
+  prometheus::Gauge& spool_oldest = gauge("cmr_bridge_spool_oldest_record_age_seconds",
+                                          "Age of the oldest unforwarded spooled request.");
+  prometheus::Gauge& spool_forwarder_errors =
+      gauge("cmr_bridge_spool_forwarder_errors", "Forwarding attempts Kafka did not acknowledge.");
+  prometheus::Gauge& spool_append_failures =
+      gauge("cmr_bridge_spool_append_failures", "Spool writes or fsyncs that failed.");
+  prometheus::Gauge& in_flight =
+      gauge("cmr_bridge_http_in_flight_requests", "Webhook requests being handled right now.");
+
   prometheus::Gauge& gauge(const char* name, const char* help) {
     return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   }
@@ -111,6 +124,20 @@ void PrometheusObserver::on_delivery(const std::string& topic, bool delivered,
 
 void PrometheusObserver::on_dedup(std::string_view result) {
   impl_->dedup_results.Add({{"result", std::string(result)}}).Increment();
+}
+
+void PrometheusObserver::set_spool_state(std::size_t bytes, std::size_t records,
+                                         double oldest_age_seconds, uint64_t forwarder_errors,
+                                         uint64_t append_failures) {
+  impl_->spool_bytes.Set(static_cast<double>(bytes));
+  impl_->spool_records.Set(static_cast<double>(records));
+  impl_->spool_oldest.Set(oldest_age_seconds);
+  impl_->spool_forwarder_errors.Set(static_cast<double>(forwarder_errors));
+  impl_->spool_append_failures.Set(static_cast<double>(append_failures));
+}
+
+void PrometheusObserver::set_in_flight(std::size_t requests) {
+  impl_->in_flight.Set(static_cast<double>(requests));
 }
 
 void PrometheusObserver::set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,

@@ -23,6 +23,9 @@ class PrometheusObserver final : public PipelineObserver {
   // Gauges sampled by the admin listener right before a scrape.
   void set_kafka_reachable(bool reachable);
   void set_producer_queue_depth(int depth);
+  void set_spool_state(std::size_t bytes, std::size_t records, double oldest_age_seconds,
+                       uint64_t forwarder_errors, uint64_t append_failures);
+  void set_in_flight(std::size_t requests);
   void set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
                        double warmup_seconds, std::size_t markers_loaded);
 

@@ -23,7 +23,8 @@ int json_int_field(const std::string& line, const std::string& name) {
 
 BridgeProcess::BridgeProcess(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> merged = {{"CMR_BRIDGE_LISTEN", "127.0.0.1:0"},
-                                               {"CMR_BRIDGE_ADMIN_LISTEN", "127.0.0.1:0"}};
+                                               {"CMR_BRIDGE_ADMIN_LISTEN", "127.0.0.1:0"},
+                                               {"CMR_BRIDGE_DRAIN_DELAY_S", "0"}};
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string text(*entry);
     const auto eq = text.find('=');

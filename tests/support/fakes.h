@@ -8,6 +8,7 @@
 #include "cmr_bridge/clock.h"
 #include "cmr_bridge/dedup_store.h"
 #include "cmr_bridge/publisher.h"
+#include "cmr_bridge/spool.h"
 
 namespace cmr_bridge::test {
 
@@ -74,6 +75,24 @@ class FakeMarkerSink final : public DedupMarkerSink {
     markers.push_back(marker);
   }
   std::vector<DedupMarker> markers;
+
+ private:
+  std::mutex mutex_;
+};
+
+class FakeSpool final : public Spool {
+ public:
+  SpoolAppendResult append(const SpooledRequest& request) override {
+    std::lock_guard lock(mutex_);
+    if (result == SpoolAppendResult::kDurable)
+      requests.push_back(request);
+    return result;
+  }
+  bool backlogged() const override { return backlog; }
+
+  std::vector<SpooledRequest> requests;
+  SpoolAppendResult result = SpoolAppendResult::kDurable;
+  bool backlog = false;
 
  private:
   std::mutex mutex_;

@@ -75,6 +75,83 @@ struct DedupFixture : PipelineFixture {
 
 }  // namespace
 
+struct SpoolFixture : DedupFixture {
+  FakeSpool spool_double;
+  IngestPipeline spooled{PipelineSettings{},
+                         {.verifier = *verifier,
+                          .routes = routes,
+                          .schemas = schemas.get(),
+                          .publisher = publisher,
+                          .clock = clock,
+                          .observer = observer,
+                          .dedup = &cache,
+                          .markers = &markers,
+                          .spool = &spool_double}};
+  Outcome send_spooled(const std::string& body) {
+    const std::string signature =
+        compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, body);
+    return spooled.handle({signature, kTestTimestamp, body});
+  }
+};
+
+TEST_SUITE("pipeline spool") {
+  TEST_CASE_FIXTURE(SpoolFixture,
+                    "Kafka not acking with the spool on: the request is spooled and accepted") {
+    publisher.next_status = DeliveryStatus::kTimedOut;
+    const Outcome outcome = send_spooled(kDomainOrderSuccess);
+    CHECK(outcome.kind == OutcomeKind::kAccepted);
+    CHECK(outcome.code == "spooled");
+    REQUIRE(spool_double.requests.size() == 1);
+    CHECK(spool_double.requests[0].body == kDomainOrderSuccess);
+    CHECK(spool_double.requests[0].timestamp == kTestTimestamp);
+    CHECK(spool_double.requests[0].signature_scheme == "body-hex");
+    CHECK(cache.in_flight() == 0);  // the claim was released for the forwarder
+  }
+
+  TEST_CASE_FIXTURE(SpoolFixture, "a full or broken spool answers 503, never 200") {
+    publisher.next_status = DeliveryStatus::kFailed;
+    spool_double.result = SpoolAppendResult::kFull;
+    Outcome outcome = send_spooled(kDomainOrderSuccess);
+    CHECK(outcome.kind == OutcomeKind::kUnavailable);
+    CHECK(outcome.code == "spool_full");
+    spool_double.result = SpoolAppendResult::kFailed;
+    outcome = send_spooled(kDomainOrderSuccess);
+    CHECK(outcome.kind == OutcomeKind::kUnavailable);
+    CHECK(outcome.code == "spool_unavailable");
+  }
+
+  TEST_CASE_FIXTURE(
+      SpoolFixture,
+      "while the spool has a backlog, new requests queue behind it without touching Kafka") {
+    spool_double.backlog = true;
+    const Outcome outcome = send_spooled(kDomainOrderSuccess);
+    CHECK(outcome.code == "spooled");
+    CHECK(publisher.records.empty());
+    CHECK(spool_double.requests.size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(SpoolFixture, "a duplicate of a published event is not spooled again") {
+    REQUIRE(send_spooled(kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
+    spool_double.backlog = true;
+    CHECK(send_spooled(kDomainOrderSuccess).kind == OutcomeKind::kDuplicate);
+    CHECK(spool_double.requests.empty());
+  }
+
+  TEST_CASE_FIXTURE(SpoolFixture,
+                    "forwarding a spooled request publishes it once, then it is a duplicate") {
+    const SpooledRequest spooled_request{kDomainOrderSuccess, kTestTimestamp, "body-hex",
+                                         clock.now()};
+    CHECK(spooled.forward(spooled_request).kind == OutcomeKind::kAccepted);
+    CHECK(spooled.forward(spooled_request).kind == OutcomeKind::kDuplicate);
+    CHECK(publisher.records.size() == 1);
+    publisher.next_status = DeliveryStatus::kFailed;
+    const SpooledRequest other{
+        R"({"event":"mailbox.created","eventId":"X","data":{"orderId":"O"}})", kTestTimestamp,
+        "body-hex", clock.now()};
+    CHECK(spooled.forward(other).kind == OutcomeKind::kUnavailable);
+  }
+}
+
 TEST_SUITE("pipeline idempotency") {
   TEST_CASE_FIXTURE(DedupFixture,
                     "a retry of an accepted event answers duplicate and produces nothing") {

@@ -1,0 +1,108 @@
+#include "core/spool_codec.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+namespace cmr_bridge {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr uint32_t kMaxPayload = 256u * 1024 * 1024;
+
+template <typename T>
+void put(std::string& out, T value) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));  // the format is little-endian, as the host is
+  out.append(bytes, sizeof(T));
+}
+
+template <typename T>
+bool take(std::string_view& in, T& value) {
+  if (in.size() < sizeof(T))
+    return false;
+  std::memcpy(&value, in.data(), sizeof(T));
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
+bool take_bytes(std::string_view& in, std::size_t n, std::string& out) {
+  if (in.size() < n)
+    return false;
+  out.assign(in.data(), n);
+  in.remove_prefix(n);
+  return true;
+}
+
+uint32_t checksum(std::string_view data) {
+  return static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                     reinterpret_cast<const Bytef*>(data.data()),
+                                     static_cast<uInt>(data.size())));
+}
+
+}  // namespace
+
+std::string encode_spool_frame(const SpooledRequest& request) {
+  std::string payload;
+  payload.reserve(32 + request.timestamp.size() + request.signature_scheme.size() +
+                  request.body.size());
+  put<uint8_t>(payload, kVersion);
+  put<int64_t>(payload, std::chrono::duration_cast<std::chrono::milliseconds>(
+                            request.received.time_since_epoch())
+                            .count());
+  put<uint16_t>(payload, static_cast<uint16_t>(request.timestamp.size()));
+  payload.append(request.timestamp);
+  put<uint8_t>(payload, static_cast<uint8_t>(request.signature_scheme.size()));
+  payload.append(request.signature_scheme);
+  put<uint32_t>(payload, static_cast<uint32_t>(request.body.size()));
+  payload.append(request.body);
+
+  std::string frame;
+  frame.reserve(kSpoolFrameHeader + payload.size());
+  put<uint32_t>(frame, static_cast<uint32_t>(payload.size()));
+  put<uint32_t>(frame, checksum(payload));
+  frame.append(payload);
+  return frame;
+}
+
+DecodedFrame decode_spool_frame(std::string_view bytes) {
+  DecodedFrame out;
+  uint32_t length = 0;
+  uint32_t crc = 0;
+  std::string_view in = bytes;
+  if (!take(in, length) || !take(in, crc))
+    return out;  // incomplete header
+  if (length == 0 || length > kMaxPayload) {
+    out.status = FrameStatus::kCorrupt;
+    return out;
+  }
+  if (in.size() < length)
+    return out;  // incomplete payload
+  std::string_view payload = in.substr(0, length);
+  if (checksum(payload) != crc) {
+    out.status = FrameStatus::kCorrupt;
+    return out;
+  }
+  uint8_t version = 0;
+  int64_t received_ms = 0;
+  uint16_t timestamp_length = 0;
+  uint8_t scheme_length = 0;
+  uint32_t body_length = 0;
+  out.status = FrameStatus::kCorrupt;
+  if (!take(payload, version) || version != kVersion || !take(payload, received_ms) ||
+      !take(payload, timestamp_length) ||
+      !take_bytes(payload, timestamp_length, out.request.timestamp) ||
+      !take(payload, scheme_length) ||
+      !take_bytes(payload, scheme_length, out.request.signature_scheme) ||
+      !take(payload, body_length) || !take_bytes(payload, body_length, out.request.body) ||
+      !payload.empty()) {
+    return out;
+  }
+  out.request.received =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms));
+  out.status = FrameStatus::kOk;
+  out.size = kSpoolFrameHeader + length;
+  return out;
+}
+
+}  // namespace cmr_bridge

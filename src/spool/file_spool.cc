@@ -1,0 +1,352 @@
+#include "spool/file_spool.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "core/spool_codec.h"
+#include "log/logger.h"
+
+namespace cmr_bridge {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kCursorFile = "cursor";
+constexpr uint64_t kCursorSyncEvery = 64;
+
+bool write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool read_exact(int fd, std::size_t offset, std::size_t size, std::string& out) {
+  out.resize(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void fsync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::optional<uint64_t> segment_id(const fs::path& path) {
+  const std::string name = path.filename().string();
+  if (name.size() != 28 || name.rfind("segment-", 0) != 0 || name.substr(24) != ".log") {
+    return std::nullopt;
+  }
+  uint64_t id = 0;
+  for (char c : name.substr(8, 16)) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    id = id * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return id;
+}
+}  // namespace
+
+// Owns one file descriptor (RAII). Shared so that a group-commit fsync in flight keeps the
+// descriptor of a segment that was just rotated away from valid.
+struct FileSpool::FileHandle {
+  int fd = -1;
+  explicit FileHandle(int f) : fd(f) {}
+  ~FileHandle() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+FileSpool::FileSpool(SpoolSettings settings) : settings_(std::move(settings)) {}
+
+FileSpool::~FileSpool() {
+  std::lock_guard lock(mutex_);
+  if (writer_)
+    ::fdatasync(writer_->fd);
+  write_cursor(true);
+}
+
+std::string FileSpool::segment_path(uint64_t id) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "segment-%016llu.log", static_cast<unsigned long long>(id));
+  return (fs::path(settings_.dir) / name).string();
+}
+
+std::unique_ptr<FileSpool> FileSpool::open(const SpoolSettings& settings, std::string* error) {
+  std::unique_ptr<FileSpool> spool(new FileSpool(settings));
+  std::error_code ec;
+  fs::create_directories(settings.dir, ec);
+  if (ec) {
+    *error = "CMR_BRIDGE_SPOOL_DIR: cannot create " + settings.dir + ": " + ec.message();
+    return nullptr;
+  }
+  std::lock_guard lock(spool->mutex_);
+  if (!spool->recover(error))
+    return nullptr;
+  return spool;
+}
+
+bool FileSpool::recover(std::string* error) {
+  // Where the forwarder stopped: "<segment id> <offset>".
+  {
+    std::ifstream cursor(fs::path(settings_.dir) / kCursorFile);
+    unsigned long long id = 0;
+    std::size_t offset = 0;
+    if (cursor >> id >> offset) {
+      cursor_segment_ = id;
+      cursor_offset_ = offset;
+    }
+  }
+  std::vector<std::pair<uint64_t, fs::path>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(settings_.dir, ec)) {
+    if (const auto id = segment_id(entry.path()))
+      found.emplace_back(*id, entry.path());
+  }
+  if (ec) {
+    *error = "CMR_BRIDGE_SPOOL_DIR: cannot list " + settings_.dir + ": " + ec.message();
+    return false;
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [id, path] : found) {
+    if (id < cursor_segment_) {  // fully forwarded before the last stop
+      fs::remove(path, ec);
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t offset = 0;
+    std::size_t records = 0;
+    while (offset < bytes.size()) {
+      const DecodedFrame frame = decode_spool_frame(std::string_view(bytes).substr(offset));
+      if (frame.status != FrameStatus::kOk)
+        break;
+      const bool unforwarded = id > cursor_segment_ || offset >= cursor_offset_;
+      if (unforwarded) {
+        ++records;
+        pending_bytes_ += frame.size;
+        if (!oldest_)
+          oldest_ = frame.request.received;
+      }
+      offset += frame.size;
+    }
+    if (offset < bytes.size()) {
+      // A torn write (crash mid-append) or corruption: everything from here on was never
+      // acknowledged as durable, so it is cut.
+      recovery_.torn_bytes += bytes.size() - offset;
+      if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) {
+        *error =
+            "CMR_BRIDGE_SPOOL_DIR: cannot truncate " + path.string() + ": " + std::strerror(errno);
+        return false;
+      }
+      log_warn("spool tail cut", {{"segment", path.filename().string()},
+                                  {"bytes", static_cast<int64_t>(bytes.size() - offset)}});
+    }
+    recovery_.records += records;
+    segments_.push_back({id, path.string(), offset});
+  }
+  pending_records_.store(recovery_.records);
+  if (!segments_.empty() && cursor_segment_ < segments_.front().id) {
+    cursor_segment_ = segments_.front().id;
+    cursor_offset_ = 0;
+  }
+  if (!segments_.empty() && cursor_segment_ == segments_.front().id) {
+    cursor_offset_ = std::min(cursor_offset_, segments_.front().size);
+  }
+  const uint64_t next_id =
+      segments_.empty() ? std::max<uint64_t>(cursor_segment_, 1) : segments_.back().id;
+  if (segments_.empty()) {
+    cursor_segment_ = next_id;
+    cursor_offset_ = 0;
+  }
+  return open_segment_for_append(next_id, error);
+}
+
+bool FileSpool::open_segment_for_append(uint64_t id, std::string* error) {
+  const std::string path = segment_path(id);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (error)
+      *error = "CMR_BRIDGE_SPOOL_DIR: cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  writer_ = std::make_shared<FileHandle>(fd);
+  if (segments_.empty() || segments_.back().id != id) {
+    segments_.push_back({id, path, 0});
+    fsync_directory(settings_.dir);
+  }
+  return true;
+}
+
+SpoolAppendResult FileSpool::append(const SpooledRequest& request) {
+  const std::string frame = encode_spool_frame(request);
+  uint64_t my_seq = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_bytes_ + frame.size() > settings_.max_bytes)
+      return SpoolAppendResult::kFull;
+    Segment* current = &segments_.back();
+    if (current->size > 0 && current->size + frame.size() > settings_.segment_bytes) {
+      // Rotation: the old segment is made durable first, so every sequence number written so
+      // far is synced.
+      if (::fdatasync(writer_->fd) != 0 || !open_segment_for_append(current->id + 1, nullptr)) {
+        ++append_failures_;
+        return SpoolAppendResult::kFailed;
+      }
+      uint64_t synced = synced_seq_.load();
+      while (synced < written_seq_ && !synced_seq_.compare_exchange_weak(synced, written_seq_)) {
+      }
+      current = &segments_.back();
+    }
+    if (!write_all(writer_->fd, frame.data(), frame.size())) {
+      // Leave no partial frame behind (ENOSPC mid-write); recovery would cut it anyway.
+      if (::ftruncate(writer_->fd, static_cast<off_t>(current->size)) != 0) {
+        log_warn("spool truncate after failed write failed", {{"segment", current->path}});
+      }
+      ++append_failures_;
+      return SpoolAppendResult::kFailed;
+    }
+    current->size += frame.size();
+    pending_bytes_ += frame.size();
+    if (pending_records_.fetch_add(1) == 0 && !oldest_)
+      oldest_ = request.received;
+    my_seq = ++written_seq_;
+  }
+  // Group commit: whoever fsyncs first covers every frame written before it started.
+  std::lock_guard sync(sync_mutex_);
+  if (synced_seq_.load() >= my_seq)
+    return SpoolAppendResult::kDurable;
+  std::shared_ptr<FileHandle> handle;
+  uint64_t target = 0;
+  {
+    std::lock_guard lock(mutex_);
+    handle = writer_;
+    target = written_seq_;
+  }
+  if (::fdatasync(handle->fd) != 0) {
+    std::lock_guard lock(mutex_);
+    ++append_failures_;
+    return SpoolAppendResult::kFailed;
+  }
+  uint64_t synced = synced_seq_.load();
+  while (synced < target && !synced_seq_.compare_exchange_weak(synced, target)) {
+  }
+  return SpoolAppendResult::kDurable;
+}
+
+std::optional<SpooledRequest> FileSpool::peek() {
+  std::lock_guard lock(mutex_);
+  while (pending_records_.load() > 0 && !segments_.empty()) {
+    Segment& segment = segments_.front();
+    if (cursor_offset_ >= segment.size) {
+      if (segments_.size() == 1)
+        return std::nullopt;  // the writer is still on it
+      std::error_code ec;
+      fs::remove(segment.path, ec);
+      segments_.pop_front();
+      cursor_segment_ = segments_.front().id;
+      cursor_offset_ = 0;
+      write_cursor(true);
+      continue;
+    }
+    const int fd = ::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return std::nullopt;
+    FileHandle reader(fd);
+    std::string header;
+    std::string bytes;
+    DecodedFrame frame;
+    if (read_exact(fd, cursor_offset_, kSpoolFrameHeader, header)) {
+      uint32_t length = 0;
+      std::memcpy(&length, header.data(), sizeof length);
+      if (read_exact(fd, cursor_offset_, kSpoolFrameHeader + length, bytes)) {
+        frame = decode_spool_frame(bytes);
+      }
+    }
+    if (frame.status != FrameStatus::kOk) {
+      // Cannot happen after recovery unless the file changed under us; skip the rest of the
+      // segment rather than loop forever, and say so.
+      log_error("unreadable spool record skipped",
+                {{"segment", segment.path}, {"offset", static_cast<int64_t>(cursor_offset_)}});
+      pending_bytes_ -= std::min(pending_bytes_, segment.size - cursor_offset_);
+      cursor_offset_ = segment.size;
+      continue;
+    }
+    peeked_size_ = frame.size;
+    oldest_ = frame.request.received;
+    return std::move(frame.request);
+  }
+  return std::nullopt;
+}
+
+void FileSpool::pop() {
+  std::lock_guard lock(mutex_);
+  if (peeked_size_ == 0)
+    return;
+  cursor_offset_ += peeked_size_;
+  pending_bytes_ -= std::min(pending_bytes_, peeked_size_);
+  peeked_size_ = 0;
+  if (pending_records_.fetch_sub(1) == 1)
+    oldest_.reset();
+  write_cursor(++pops_since_sync_ % kCursorSyncEvery == 0 || pending_records_.load() == 0);
+}
+
+void FileSpool::sync_cursor() {
+  std::lock_guard lock(mutex_);
+  write_cursor(true);
+}
+
+void FileSpool::write_cursor(bool durable) {
+  // Atomic replace. A crash that loses an un-fsync'd cursor replays a few records, which the
+  // dedup check turns into duplicates rather than second copies.
+  const fs::path target = fs::path(settings_.dir) / kCursorFile;
+  const fs::path temporary = fs::path(settings_.dir) / "cursor.tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  FileHandle handle(fd);
+  const std::string text =
+      std::to_string(cursor_segment_) + " " + std::to_string(cursor_offset_) + "\n";
+  if (!write_all(fd, text.data(), text.size()))
+    return;
+  if (durable)
+    ::fdatasync(fd);
+  std::error_code ec;
+  fs::rename(temporary, target, ec);
+  if (durable)
+    fsync_directory(settings_.dir);
+}
+
+SpoolStats FileSpool::stats() const {
+  std::lock_guard lock(mutex_);
+  return {pending_bytes_, pending_records_.load(), oldest_, append_failures_};
+}
+
+}  // namespace cmr_bridge
