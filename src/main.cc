@@ -14,14 +14,17 @@
 #include "cli/commands.h"
 #include "config/env_config.h"
 #include "config/file_loaders.h"
+#include "core/json_writer.h"
 #include "core/pipeline.h"
 #include "core/routing.h"
 #include "core/signature.h"
+#include "core/timestamp.h"
 #include "http/admin_server.h"
 #include "http/webhook_server.h"
 #include "kafka/dedup_topic.h"
 #include "kafka/kafka_publisher.h"
 #include "kafka/topic_provisioner.h"
+#include "kafka/topic_scan.h"
 #include "log/logger.h"
 #include "metrics/prometheus_observer.h"
 #include "spool/file_spool.h"
@@ -49,6 +52,9 @@ void print_help() {
          "                              sign FILE and POST it to URL, print the response\n"
          "  cmr-bridge check-config     validate the configuration (environment, routes file,\n"
          "                              schemas) without serving; exit 0 or 2\n"
+         "  cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]...\n"
+         "                  [--dry-run]  republish dead letters that now pass the schemas and\n"
+         "                              routes; one JSON line per record, then a summary\n"
          "  cmr-bridge --version | --help\n\n"
          "environment:\n";
   for (const auto& variable : config_variables()) {
@@ -138,6 +144,163 @@ int check_config(const std::string& executable) {
   std::cout << "configuration is valid: " << state.routes->routes().size() << " routes, "
             << state.schemas->names().size() << " schemas from " << state.config.schema_dir << "\n";
   return kExitOk;
+}
+
+// `cmr-bridge redrive`: runs dead-lettered requests through the current schemas and routes
+// and publishes what now passes (idempotency applies). Exit 0 when every record was handled,
+// 1 when Kafka failed for some, 2 on usage or configuration errors.
+int redrive(const std::string& executable, const std::vector<std::string>& args) {
+  ScanRange range;
+  std::vector<std::string> reasons;
+  bool dry_run = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const bool has_value = i + 1 < args.size();
+    const std::string& arg = args[i];
+    if (arg == "--dry-run") {
+      dry_run = true;
+    } else if (arg == "--reason" && has_value) {
+      reasons.push_back(args[++i]);
+    } else if (arg == "--from-offset" && has_value) {
+      range.from_offset = std::atoll(args[++i].c_str());
+    } else if ((arg == "--since" || arg == "--until") && has_value) {
+      const auto time = parse_rfc3339(args[++i]);
+      if (!time) {
+        std::cerr << arg << " takes an RFC 3339 UTC time like 2026-11-27T10:00:00Z\n";
+        return kExitConfig;
+      }
+      (arg == "--since" ? range.since : range.until) = *time;
+    } else {
+      std::cerr << "usage: cmr-bridge redrive [--since T] [--until T] [--from-offset N] "
+                   "[--reason R]... [--dry-run]\n";
+      return kExitConfig;
+    }
+  }
+  const StartupState state = load_startup_state(executable);
+  for (const auto& error : state.errors)
+    std::cerr << "config error: " << error << "\n";
+  if (!state.errors.empty())
+    return kExitConfig;
+  const Config& config = state.config;
+  set_log_level(LogLevel::kWarn);
+
+  ProducerSettings producer_settings;
+  producer_settings.kafka = config.kafka;
+  producer_settings.message_timeout = config.delivery_timeout;
+  std::string error;
+  auto publisher = KafkaPublisher::create(producer_settings, &error);
+  const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
+  if (!publisher || !verifier) {
+    std::cerr << "config error: " << (publisher ? "CMR_BRIDGE_SIGNING_KEYS: no usable key" : error)
+              << "\n";
+    return kExitConfig;
+  }
+  SystemClock clock;
+  NullObserver observer;
+  std::unique_ptr<DedupCache> dedup;
+  std::unique_ptr<DedupTopicReader> reader;
+  std::unique_ptr<DedupMarkerWriter> writer;
+  if (config.dedup.enabled) {
+    dedup =
+        std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
+    reader = DedupTopicReader::create(config.kafka, config.dedup.topic, *dedup, &error);
+    if (!reader) {
+      std::cerr << "config error: " << error << "\n";
+      return kExitConfig;
+    }
+    for (int i = 0; i < 600 && !reader->warmed(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!reader->warmed()) {
+      std::cerr << "the dedup topic " << config.dedup.topic << " could not be read within 60 s\n";
+      return kExitRuntime;
+    }
+    writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic);
+  }
+  PipelineSettings settings;
+  settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
+  settings.deadletter_topic = config.topics.deadletter;
+  settings.cloudevents.source = config.cloudevents_source;
+  settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
+                                  ? CloudEventsMode::kBinary
+                                  : CloudEventsMode::kStructured;
+  const IngestPipeline pipeline(settings, {.verifier = *verifier,
+                                           .routes = *state.routes,
+                                           .schemas = state.schemas.get(),
+                                           .publisher = *publisher,
+                                           .clock = clock,
+                                           .observer = observer,
+                                           .dedup = dedup.get(),
+                                           .markers = writer.get()});
+
+  std::map<std::string, std::size_t> totals;
+  std::map<std::string, std::size_t> still_failing;
+  const auto header = [](const ScannedRecord& r, const char* name) {
+    const auto it = r.headers.find(name);
+    return it == r.headers.end() ? std::string() : it->second;
+  };
+  const std::string scan_error =
+      scan_topic(config.kafka, config.topics.deadletter, range, [&](const ScannedRecord& record) {
+        ++totals["read"];
+        const std::string old_reason = header(record, "cmr-dlq-reason");
+        std::string result;
+        std::string detail;
+        if (!reasons.empty() &&
+            std::find(reasons.begin(), reasons.end(), old_reason) == reasons.end()) {
+          result = "skipped";
+        } else {
+          const std::string timestamp = header(record, "cmr-x-timestamp");
+          const std::string scheme = header(record, "cmr-signature-scheme");
+          const auto received = parse_rfc3339(header(record, "cmr-received-time"))
+                                    .value_or(std::chrono::system_clock::now());
+          const SpooledRequest request{record.value, timestamp, scheme, received};
+          const auto parsed = parse_timestamp(timestamp);
+          const auto sent =
+              !parsed ? received
+              : parsed->milliseconds
+                  ? std::chrono::system_clock::time_point(std::chrono::milliseconds(parsed->value))
+                  : std::chrono::system_clock::time_point(std::chrono::seconds(parsed->value));
+          const VerifiedRequest verified{request.body, request.timestamp, sent, received,
+                                         request.signature_scheme};
+          const Decision decision = pipeline.decide(verified);
+          if (!decision.publish) {
+            result = "still_failing";
+            detail = decision.reason + ": " + decision.detail;
+            ++still_failing[decision.reason];
+          } else if (dry_run) {
+            result = "would_publish";
+          } else {
+            const Outcome outcome = pipeline.publish_once(decision, verified, false);
+            result = outcome.kind == OutcomeKind::kAccepted       ? "republished"
+                     : outcome.kind == OutcomeKind::kDuplicate    ? "duplicate"
+                     : outcome.kind == OutcomeKind::kDeadLettered ? "conflict"
+                                                                  : "unavailable";
+            detail = outcome.code;
+          }
+        }
+        ++totals[result];
+        std::cout << JsonObjectWriter()
+                         .field("partition", static_cast<int64_t>(record.partition))
+                         .field("offset", record.offset)
+                         .field("eventId", header(record, "cmr-event-id"))
+                         .field("was", old_reason)
+                         .field("result", result)
+                         .field("detail", detail)
+                         .finish()
+                  << "\n";
+      });
+  publisher->flush(config.delivery_timeout);
+  std::cout << "redrive summary:";
+  for (const auto& [name, count] : totals)
+    std::cout << " " << name << "=" << count;
+  std::cout << "\n";
+  for (const auto& [reason, count] : still_failing) {
+    std::cout << "  still failing: " << reason << " x" << count << "\n";
+  }
+  if (!scan_error.empty()) {
+    std::cerr << "reading " << config.topics.deadletter << " failed: " << scan_error << "\n";
+    return kExitRuntime;
+  }
+  return totals["unavailable"] > 0 ? kExitRuntime : kExitOk;
 }
 
 int serve(const std::string& executable) {
@@ -348,6 +511,8 @@ int main(int argc, char** argv) {
   }
   if (command == "check-config")
     return check_config(argv[0]);
+  if (command == "redrive")
+    return redrive(argv[0], rest);
   if (command == "sign")
     return run_sign_command(rest);
   if (command == "send")

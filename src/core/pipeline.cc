@@ -179,8 +179,8 @@ Outcome IngestPipeline::forward(const SpooledRequest& request) const {
   return publish_once(decide(verified), verified);
 }
 
-Outcome IngestPipeline::publish_once(const Decision& decision,
-                                     const VerifiedRequest& request) const {
+Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedRequest& request,
+                                     bool dead_letter_conflicts) const {
   if (!decision.publish || parts_.dedup == nullptr) {
     return deliver(decision, request.signature_scheme);
   }
@@ -205,6 +205,15 @@ Outcome IngestPipeline::publish_once(const Decision& decision,
       const Decision conflict = dead_letter(request, "eventid_conflict",
                                             "eventId was already received with a different body",
                                             decision.event, decision.event_id);
+      if (!dead_letter_conflicts) {
+        Outcome outcome;
+        outcome.kind = OutcomeKind::kDeadLettered;
+        outcome.code = conflict.reason;
+        outcome.message = conflict.detail;
+        outcome.event = decision.event;
+        outcome.event_id = decision.event_id;
+        return outcome;
+      }
       return deliver(conflict, request.signature_scheme);
     }
     case ClaimStatus::kInFlight: {

@@ -81,7 +81,9 @@ class IngestPipeline {
   // Publishes a decision at most once per eventId: claim → publish → mark done after the
   // delivery report, or release the claim when the publish failed. Dead-letter decisions are
   // written without the idempotency check (a redrive must still be able to publish them).
-  Outcome publish_once(const Decision& decision, const VerifiedRequest& request) const;
+  // `dead_letter_conflicts` false (redrive): a conflict is reported, not written again.
+  Outcome publish_once(const Decision& decision, const VerifiedRequest& request,
+                       bool dead_letter_conflicts = true) const;
   // Processes a request read back from the spool (the forwarder's path): decide, then
   // publish_once. Unavailable means "keep it and try again later".
   Outcome forward(const SpooledRequest& request) const;

@@ -1,0 +1,37 @@
+// Reads a bounded range of a topic once (all partitions, up to the high watermarks taken at
+// the start), for operator commands such as `redrive`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "cmr_bridge/config.h"
+
+namespace cmr_bridge {
+
+struct ScannedRecord {
+  int32_t partition = -1;
+  int64_t offset = -1;
+  int64_t timestamp_ms = -1;
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+
+struct ScanRange {
+  std::optional<int64_t> from_offset;  // per partition; default: the beginning
+  std::optional<std::chrono::system_clock::time_point> since;  // by record timestamp
+  std::optional<std::chrono::system_clock::time_point> until;  // exclusive
+};
+
+// Calls `visit` for each record in range, partition by partition in offset order. Returns an
+// empty string on success, otherwise what failed.
+std::string scan_topic(const KafkaSettings& kafka, const std::string& topic, const ScanRange& range,
+                       const std::function<void(const ScannedRecord&)>& visit,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace cmr_bridge

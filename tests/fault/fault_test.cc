@@ -1,0 +1,430 @@
+// Fault tier: the delivery promise under faults, against a real broker that this test owns
+// (its own KRaft instance on ports 19092/19093, so stopping it disturbs nobody) and the real
+// bridge binary. Every scenario writes a row (sent, acked, found, lost, duplicated) to the
+// results table ($CMR_BRIDGE_FAULT_RESULTS).
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/signature.h"
+#include "support/bridge_process.h"
+#include "support/kafka_reader.h"
+
+using namespace cmr_bridge;
+using namespace cmr_bridge::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kKey = "fault-test-key";
+using Clock = std::chrono::steady_clock;
+
+// The broker this tier stops, starts and kills.
+struct FaultBroker {
+  std::string home = std::string(CMR_BRIDGE_BUILD_DIR) + "/fault-kafka";
+  const std::string brokers = "127.0.0.1:19092";
+
+  FaultBroker() {
+    fs::create_directories(home);
+    // Reuse the jars of the development broker when present (no second download).
+    const fs::path shared_lib = fs::path(CMR_BRIDGE_SOURCE_DIR) / ".cache/kafka/lib";
+    if (fs::exists(shared_lib) && !fs::exists(fs::path(home) / "lib")) {
+      fs::create_directory_symlink(shared_lib, fs::path(home) / "lib");
+    }
+  }
+  int run(const std::string& command) const {
+    const std::string line = "CMR_KAFKA_HOME='" + home +
+                             "' CMR_KAFKA_PORT=19092 CMR_KAFKA_CONTROLLER_PORT=19093 "
+                             "CMR_KAFKA_TOPICS=fault.warmup bash '" CMR_BRIDGE_SOURCE_DIR
+                             "/deploy/local/kafka.sh' " +
+                             command + " >>'" + home + "/script.log' 2>&1";
+    return std::system(line.c_str());
+  }
+  void start() const { REQUIRE(run("start") == 0); }
+  void stop() const { REQUIRE(run("stop") == 0); }
+};
+
+std::string now_seconds() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
+
+struct SendRecord {
+  std::string event_id;
+  int key = 0;
+  int seq = 0;
+  int status = 0;         // final HTTP status; 0 = no response
+  bool cut_off = false;   // sent on a connection that died before answering
+  bool gave_up = false;   // the simulated sender's retry horizon ran out
+  bool connected = true;  // false: the connection was refused (bridge gone): never sent
+  Clock::time_point sent_at;
+};
+
+// A simulated CMR sender: each thread owns one key (an orderId) and sends its events in
+// sequence, retrying non-2xx answers until its retry horizon runs out (0 = never retries).
+class Sender {
+ public:
+  Sender(int port, std::string prefix, int threads, std::chrono::milliseconds horizon,
+         std::size_t body_padding = 0, bool keep_alive = true)
+      : port_(port),
+        prefix_(std::move(prefix)),
+        horizon_(horizon),
+        padding_(body_padding),
+        keep_alive_(keep_alive) {
+    for (int t = 0; t < threads; ++t)
+      workers_.emplace_back([this, t] { run(t); });
+  }
+  ~Sender() { stop(); }
+  void stop() {
+    stop_ = true;
+    for (auto& w : workers_) {
+      if (w.joinable())
+        w.join();
+    }
+  }
+  std::vector<SendRecord> records() {
+    std::lock_guard lock(mutex_);
+    return records_;
+  }
+
+ private:
+  void run(int key) {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_keep_alive(keep_alive_);
+    client.set_connection_timeout(2s);
+    client.set_read_timeout(30s);
+    for (int seq = 0; !stop_ && seq < 100000; ++seq) {
+      SendRecord record;
+      record.event_id = prefix_ + "K" + std::to_string(key) + "-" + std::to_string(seq);
+      record.key = key;
+      record.seq = seq;
+      record.sent_at = Clock::now();
+      std::string body = R"({"event":"mailbox.created","eventId":")" + record.event_id +
+                         R"(","data":{"orderId":")" + prefix_ + "ORDER" + std::to_string(key) +
+                         R"(","mailboxId":"MB)" + std::to_string(seq) +
+                         R"(","userId":"U","note":")" + std::string(padding_, 'x') + "\"}}";
+      const auto give_up_at = Clock::now() + horizon_;
+      while (true) {
+        const std::string ts = now_seconds();
+        const auto res = client.Post(
+            "/webhooks",
+            {{"cmr-x-timestamp", ts},
+             {"cmr-x-signature", compute_signature(kKey, SignatureScheme::kBodyHex, ts, body)}},
+            body, "application/json");
+        if (res) {
+          record.status = res->status;
+          record.cut_off = false;
+        } else {
+          record.status = 0;
+          record.cut_off = res.error() == httplib::Error::Read;
+          record.connected = res.error() != httplib::Error::Connection;
+        }
+        if (record.status == 200 || stop_ || Clock::now() >= give_up_at)
+          break;
+        std::this_thread::sleep_for(200ms);
+      }
+      record.gave_up = record.status != 200 && horizon_.count() > 0;
+      {
+        std::lock_guard lock(mutex_);
+        records_.push_back(record);
+      }
+      if (!record.connected)
+        std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+
+  int port_;
+  std::string prefix_;
+  std::chrono::milliseconds horizon_;
+  std::size_t padding_;
+  bool keep_alive_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<SendRecord> records_;
+  std::vector<std::thread> workers_;
+};
+
+struct Tally {
+  std::size_t sent = 0, acked = 0, found = 0, lost = 0, duplicated = 0, gave_up = 0, cut_off = 0,
+              order_violations = 0;
+};
+
+// Compares what the sender was told with what is on the topic.
+Tally tally(const std::vector<SendRecord>& sent, const std::vector<ConsumedRecord>& on_kafka) {
+  Tally t;
+  std::map<std::string, int> copies;
+  std::map<int32_t, std::vector<std::string>> by_partition;  // in offset order
+  for (const auto& record : on_kafka) {
+    const auto at = record.value.find("\"id\":\"");
+    const std::string id = record.value.substr(at + 6, record.value.find('"', at + 6) - at - 6);
+    ++copies[id];
+    by_partition[record.partition].push_back(id);
+  }
+  std::map<std::string, const SendRecord*> index;
+  for (const auto& s : sent) {
+    if (!s.connected)
+      continue;  // refused before anything was sent
+    index[s.event_id] = &s;
+    ++t.sent;
+    t.acked += s.status == 200;
+    t.gave_up += s.gave_up;
+    t.cut_off += s.cut_off;
+    if (copies.count(s.event_id))
+      ++t.found;
+    if (s.status == 200 && !copies.count(s.event_id))
+      ++t.lost;
+    if (copies.count(s.event_id) && copies[s.event_id] > 1)
+      ++t.duplicated;
+  }
+  // Per key, the sequence numbers on the partition must ascend.
+  for (const auto& [partition, ids] : by_partition) {
+    std::map<int, int> last_seq;
+    for (const auto& id : ids) {
+      const auto it = index.find(id);
+      if (it == index.end())
+        continue;
+      const int key = it->second->key;
+      if (last_seq.count(key) && it->second->seq < last_seq[key])
+        ++t.order_violations;
+      last_seq[key] = std::max(last_seq.count(key) ? last_seq[key] : -1, it->second->seq);
+    }
+  }
+  return t;
+}
+
+void report(const std::string& scenario, const Tally& t, const std::string& note) {
+  const char* path = std::getenv("CMR_BRIDGE_FAULT_RESULTS");
+  const std::string file = path ? path : std::string(CMR_BRIDGE_BUILD_DIR) + "/fault-results.md";
+  const bool fresh = !fs::exists(file);
+  std::ofstream out(file, std::ios::app);
+  if (fresh) {
+    out << "| scenario | sent | acked (2xx) | found on Kafka | lost | duplicated | out of order | "
+           "sender gave up | note |\n|---|---|---|---|---|---|---|---|---|\n";
+  }
+  out << "| " << scenario << " | " << t.sent << " | " << t.acked << " | " << t.found << " | "
+      << t.lost << " | " << t.duplicated << " | " << t.order_violations << " | " << t.gave_up
+      << " | " << note << " |\n";
+  MESSAGE(scenario << ": sent " << t.sent << ", acked " << t.acked << ", found " << t.found
+                   << ", lost " << t.lost << ", duplicated " << t.duplicated);
+}
+
+struct FaultFixture {
+  FaultBroker broker;
+  std::string prefix;
+
+  FaultFixture() {
+    static int counter = 0;
+    prefix = "f" + std::to_string(getpid()) + "x" + std::to_string(counter++) + ".";
+    broker.start();
+  }
+  std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
+    std::map<std::string, std::string> base = {
+        {"CMR_BRIDGE_SIGNING_KEYS", kKey},
+        {"CMR_BRIDGE_KAFKA_BROKERS", broker.brokers},
+        {"CMR_BRIDGE_TOPIC_PREFIX", prefix},
+        {"CMR_BRIDGE_TOPIC_PARTITIONS", "3"},
+        {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "1500"},
+        {"CMR_BRIDGE_SPOOL_RETRY_MS", "200"},
+        // Reconnect quickly once the broker is back (librdkafka waits up to 10 s by default).
+        {"CMR_BRIDGE_KAFKA_PROP_RECONNECT_BACKOFF_MAX_MS", "500"},
+    };
+    for (const auto& [k, v] : extra)
+      base[k] = v;
+    return base;
+  }
+  std::string spool_dir() const {
+    return std::string(CMR_BRIDGE_BUILD_DIR) + "/fault-spool-" + prefix;
+  }
+  std::vector<ConsumedRecord> events() const {
+    return read_topic(broker.brokers, prefix + "order.events", 60s);
+  }
+  static void wait_spool_drained(const BridgeProcess& bridge) {
+    httplib::Client admin("127.0.0.1", bridge.admin_port());
+    for (int i = 0; i < 300; ++i) {
+      const auto res = admin.Get("/metrics");
+      if (res && res->body.find("\ncmr_bridge_spool_records 0\n") != std::string::npos)
+        return;
+      std::this_thread::sleep_for(200ms);
+    }
+    FAIL("the spool did not drain within 60 s");
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("fault") {
+  TEST_CASE_FIXTURE(FaultFixture,
+                    "1. kill -9 the bridge under load: every acked event is on Kafka") {
+    auto bridge = std::make_unique<BridgeProcess>(env());
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    Sender sender(bridge->port(), prefix, 4, 0ms);
+    std::this_thread::sleep_for(1500ms);
+    bridge->signal(SIGKILL);
+    REQUIRE(bridge->wait_exit(10s) == 128 + SIGKILL);
+    sender.stop();
+    const Tally t = tally(sender.records(), events());
+    report("1. bridge killed (SIGKILL) under load, spool off", t, "");
+    CHECK(t.acked > 0);
+    CHECK(t.lost == 0);
+  }
+
+  TEST_CASE_FIXTURE(
+      FaultFixture,
+      "2. broker stopped under load, spool off: 503 while down, no acked event lost") {
+    auto bridge = std::make_unique<BridgeProcess>(env());
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    Sender sender(bridge->port(), prefix, 4, 0ms);
+    std::this_thread::sleep_for(1s);
+    broker.stop();
+    const auto down_from = Clock::now();
+    std::this_thread::sleep_for(4s);
+    const auto down_until = Clock::now();
+    broker.start();
+    REQUIRE(bridge->wait_ready(60s));
+    std::this_thread::sleep_for(1s);
+    sender.stop();
+    const auto records = sender.records();
+    std::size_t acked_while_down = 0;
+    std::size_t sent_while_down = 0;
+    for (const auto& r : records) {
+      if (r.sent_at > down_from && r.sent_at < down_until) {
+        ++sent_while_down;
+        acked_while_down += r.status == 200;
+      }
+    }
+    const Tally t = tally(records, events());
+    report("2. broker stopped under load, spool off", t,
+           std::to_string(sent_while_down) + " sent while down, " +
+               std::to_string(acked_while_down) + " of them acked");
+    CHECK(sent_while_down > 0);
+    CHECK(acked_while_down == 0);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicated == 0);
+  }
+
+  TEST_CASE_FIXTURE(
+      FaultFixture,
+      "3. broker stopped under load, spool on: 200 while down, all delivered in order") {
+    auto bridge = std::make_unique<BridgeProcess>(env({{"CMR_BRIDGE_SPOOL_DIR", spool_dir()}}));
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    Sender sender(bridge->port(), prefix, 4, 0ms);
+    std::this_thread::sleep_for(1s);
+    broker.stop();
+    std::this_thread::sleep_for(5s);
+    broker.start();
+    REQUIRE(bridge->wait_ready(60s));
+    std::this_thread::sleep_for(1s);
+    sender.stop();
+    wait_spool_drained(*bridge);
+    const Tally t = tally(sender.records(), events());
+    report("3. broker stopped under load, spool on", t, "");
+    CHECK(t.acked == t.sent);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicated == 0);
+    CHECK(t.order_violations == 0);
+  }
+
+  TEST_CASE_FIXTURE(
+      FaultFixture,
+      "4. an outage longer than the sender's retry horizon loses nothing with the spool on") {
+    // The sender retries for 2 s (CMR: ~5.5 min); the broker stays down for 8 s.
+    for (const bool spool_on : {true, false}) {
+      CAPTURE(spool_on);
+      const std::string run_prefix = prefix + (spool_on ? "on." : "off.");
+      auto run_env = env({{"CMR_BRIDGE_TOPIC_PREFIX", run_prefix}});
+      if (spool_on)
+        run_env["CMR_BRIDGE_SPOOL_DIR"] = spool_dir() + "-4";
+      auto bridge = std::make_unique<BridgeProcess>(run_env);
+      REQUIRE(bridge->wait_listening(20s));
+      REQUIRE(bridge->wait_ready(60s));
+      Sender sender(bridge->port(), run_prefix, 4, 2000ms);
+      std::this_thread::sleep_for(1s);
+      broker.stop();
+      std::this_thread::sleep_for(8s);
+      broker.start();
+      REQUIRE(bridge->wait_ready(60s));
+      std::this_thread::sleep_for(1s);
+      sender.stop();
+      if (spool_on)
+        wait_spool_drained(*bridge);
+      const Tally t =
+          tally(sender.records(), read_topic(broker.brokers, run_prefix + "order.events", 60s));
+      if (spool_on) {
+        report("4a. outage 8 s > sender retry horizon 2 s, spool on", t, "");
+        CHECK(t.gave_up == 0);
+        CHECK(t.found == t.sent);
+      } else {
+        report("4b. the same outage, spool off (for contrast)", t,
+               "events the sender gave up on never reach Kafka");
+        CHECK(t.gave_up > 0);
+      }
+      CHECK(t.lost == 0);
+      CHECK(t.duplicated == 0);
+    }
+  }
+
+  TEST_CASE_FIXTURE(
+      FaultFixture,
+      "5. SIGTERM under load: no in-flight request is cut off, acked events present") {
+    auto bridge = std::make_unique<BridgeProcess>(env({{"CMR_BRIDGE_DRAIN_DELAY_S", "1"}}));
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    Sender sender(bridge->port(), prefix, 4, 0ms, 0, /*keep_alive=*/false);
+    std::this_thread::sleep_for(1500ms);
+    bridge->signal(SIGTERM);
+    CHECK(bridge->wait_exit(30s) == 0);
+    sender.stop();
+    const Tally t = tally(sender.records(), events());
+    report("5. SIGTERM under load (drain 1 s)", t, std::to_string(t.cut_off) + " requests cut off");
+    CHECK(t.acked > 0);
+    CHECK(t.cut_off == 0);
+    CHECK(t.lost == 0);
+  }
+
+  TEST_CASE_FIXTURE(FaultFixture, "6. a full or unusable spool answers 503, never 200") {
+    {
+      // Unusable: the spool directory cannot be created → the bridge refuses to start.
+      std::ofstream(spool_dir() + "-file") << "x";
+      BridgeProcess bad(env({{"CMR_BRIDGE_SPOOL_DIR", spool_dir() + "-file/spool"}}));
+      CHECK(bad.wait_exit(20s) == 2);
+    }
+    auto bridge = std::make_unique<BridgeProcess>(env(
+        {{"CMR_BRIDGE_SPOOL_DIR", spool_dir() + "-6"}, {"CMR_BRIDGE_SPOOL_MAX_BYTES", "1048576"}}));
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    broker.stop();
+    // ~20 KB bodies: about 50 fit in 1 MiB.
+    Sender sender(bridge->port(), prefix, 2, 0ms, 20000);
+    std::this_thread::sleep_for(8s);
+    sender.stop();
+    const auto records = sender.records();
+    std::size_t full = 0;
+    for (const auto& r : records)
+      full += r.status == 503;
+    broker.start();
+    REQUIRE(bridge->wait_ready(60s));
+    wait_spool_drained(*bridge);
+    const Tally t = tally(records, events());
+    report("6. broker down, spool full (1 MiB)", t, std::to_string(full) + " answered 503");
+    CHECK(full > 0);
+    CHECK(t.acked < t.sent);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicated == 0);
+  }
+}
