@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -86,7 +88,20 @@ struct StartupState {
 
 StartupState load_startup_state(const std::string& executable) {
   StartupState state;
-  ConfigResult loaded = load_config_from_env(read_environment());
+  std::map<std::string, std::string> env = read_environment();
+  std::vector<std::string> file_errors;
+  if (const auto file = env.find("CMR_BRIDGE_CONFIG_FILE"); file != env.end()) {
+    std::ifstream in(file->second, std::ios::binary);
+    if (!in) {
+      file_errors.push_back("CMR_BRIDGE_CONFIG_FILE: cannot read " + file->second);
+    } else {
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      env = merge_config_file(env, text, file->second, file_errors);
+    }
+  }
+  ConfigResult loaded = load_config_from_env(env);
+  loaded.errors.insert(loaded.errors.begin(), file_errors.begin(), file_errors.end());
   state.config = std::move(loaded.config);
   state.errors = std::move(loaded.errors);
   if (!state.errors.empty())
@@ -413,6 +428,8 @@ int serve(const std::string& executable) {
   http_settings.max_body_bytes = config.max_body_bytes;
   http_settings.threads = config.http_threads;
   http_settings.max_in_flight = config.max_in_flight;
+  http_settings.read_timeout = config.read_timeout;
+  http_settings.keep_alive_timeout = std::min(config.read_timeout, std::chrono::seconds(5));
   WebhookServer webhook_server(pipeline, metrics, http_settings);
 
   std::atomic<bool> draining{false};

@@ -30,6 +30,9 @@ bash deploy/local/kafka.sh start
 step "tests: unit, integration, kafka"
 ctest --test-dir build --output-on-failure --no-tests=error -L 'unit|integration|kafka'
 
+step "tests: fault injection (own broker on 19092, stopped and killed on purpose)"
+bash tests/fault/run.sh
+
 if [ "${CMR_BRIDGE_SKIP_SANITIZERS:-0}" != 1 ]; then
   step "ASan+UBSan build: unit and integration tiers"
   CMR_BRIDGE_BUILD_DIR="$root/build-asan" CMR_BRIDGE_BUILD_TYPE=Debug \

@@ -52,6 +52,7 @@ struct Config {
   std::chrono::milliseconds delivery_timeout{10000};
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t http_threads = 64;
+  std::chrono::seconds read_timeout{10};  // slow clients: headers and body must arrive within
   std::string log_level = "info";
   // Directory holding events/<event>.json; empty = the installed or source-tree default.
   std::string schema_dir;

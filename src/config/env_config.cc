@@ -1,7 +1,12 @@
 #include "config/env_config.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
 #include <charconv>
 #include <limits>
+#include <optional>
+#include <set>
 
 namespace cmr_bridge {
 namespace {
@@ -144,6 +149,9 @@ const std::vector<ConfigVariable>& config_variables() {
        "Largest accepted request body; larger answers 413."},
       {"CMR_BRIDGE_HTTP_THREADS", "64",
        "Webhook listener worker threads (one per open connection in cpp-httplib)."},
+      {"CMR_BRIDGE_READ_TIMEOUT_S", "10",
+       "A client must deliver each read (headers, body) within this long or the connection is "
+       "closed (slow-client protection); also the idle keep-alive limit."},
       {"CMR_BRIDGE_MAX_IN_FLIGHT", "64",
        "Webhook requests handled at once (each may wait up to the delivery timeout on Kafka); "
        "more answer 429 with Retry-After."},
@@ -175,12 +183,99 @@ const std::vector<ConfigVariable>& config_variables() {
        "eventIds remembered in memory (about 40 bytes each); the oldest are evicted first."},
       {"CMR_BRIDGE_DEDUP_TTL_S", "604800",
        "How long an eventId is remembered (and the marker topic's retention.ms when created)."},
+      {"CMR_BRIDGE_CONFIG_FILE", "(none)",
+       "JSON config file with any of these settings (keys: variable names with or without the "
+       "CMR_BRIDGE_ prefix, any case); the environment wins over the file."},
       {"CMR_BRIDGE_KAFKA_PROP_<NAME>", "(none)",
        "Any librdkafka property, e.g. CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL sets "
        "security.protocol ('_' becomes '.', lower-cased). Applied last; values are masked in "
        "logs."},
   };
   return variables;
+}
+
+std::map<std::string, std::string> merge_config_file(const std::map<std::string, std::string>& env,
+                                                     std::string_view file_text,
+                                                     std::string_view origin,
+                                                     std::vector<std::string>& errors) {
+  std::map<std::string, std::string> merged = env;
+  const std::string where(origin);
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseValidateEncodingFlag>(
+      file_text.data(), file_text.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    errors.push_back(where + ": must be a JSON object" +
+                     (doc.HasParseError()
+                          ? std::string(" (") + rapidjson::GetParseError_En(doc.GetParseError()) +
+                                " at byte " + std::to_string(doc.GetErrorOffset()) + ")"
+                          : std::string()));
+    return merged;
+  }
+  std::set<std::string> known;
+  for (const auto& variable : config_variables())
+    known.insert(variable.name);
+  const auto scalar = [](const rapidjson::Value& v) -> std::optional<std::string> {
+    if (v.IsString())
+      return std::string(v.GetString(), v.GetStringLength());
+    if (v.IsBool())
+      return std::string(v.GetBool() ? "true" : "false");
+    if (v.IsInt64())
+      return std::to_string(v.GetInt64());
+    if (v.IsUint64())
+      return std::to_string(v.GetUint64());
+    return std::nullopt;
+  };
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    std::string key(it->name.GetString(), it->name.GetStringLength());
+    std::string name = key;
+    for (auto& ch : name)
+      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (name.rfind("CMR_BRIDGE_", 0) != 0)
+      name = "CMR_BRIDGE_" + name;
+    const rapidjson::Value& value = it->value;
+    if (name == "CMR_BRIDGE_KAFKA_PROP" && value.IsObject()) {
+      for (auto p = value.MemberBegin(); p != value.MemberEnd(); ++p) {
+        std::string property(p->name.GetString(), p->name.GetStringLength());
+        std::string variable = std::string(kKafkaPropertyPrefix);
+        for (char ch : property) {
+          variable.push_back(
+              ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+        }
+        const auto text = scalar(p->value);
+        if (!text) {
+          errors.push_back(where + ": kafka_prop." + property +
+                           ": must be a string, number or boolean");
+        } else {
+          merged.emplace(variable, *text);  // an environment value wins
+        }
+      }
+      continue;
+    }
+    if (!known.count(name)) {
+      errors.push_back(where + ": unknown setting \"" + key + "\"");
+      continue;
+    }
+    std::optional<std::string> text = scalar(value);
+    if (!text && value.IsArray()) {
+      std::string joined;
+      bool ok = true;
+      for (const auto& item : value.GetArray()) {
+        const auto part = scalar(item);
+        ok = ok && part.has_value();
+        if (part)
+          joined += (joined.empty() ? "" : ",") + *part;
+      }
+      if (ok)
+        text = joined;
+    }
+    if (!text) {
+      errors.push_back(where + ": " + key +
+                       ": must be a string, number, boolean or array of strings");
+      continue;
+    }
+    merged.emplace(name, *text);  // an environment value wins
+  }
+  return merged;
 }
 
 ConfigResult load_config_from_env(const std::map<std::string, std::string>& env) {
@@ -263,6 +358,9 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   r.integer("CMR_BRIDGE_DEDUP_TTL_S", dedup_ttl, 60, 365LL * 24 * 3600);
   c.dedup.ttl = std::chrono::seconds(dedup_ttl);
   r.integer("CMR_BRIDGE_MAX_IN_FLIGHT", c.max_in_flight, 1, 100000);
+  int64_t read_timeout = c.read_timeout.count();
+  r.integer("CMR_BRIDGE_READ_TIMEOUT_S", read_timeout, 1, 300);
+  c.read_timeout = std::chrono::seconds(read_timeout);
   int64_t drain_delay = c.drain_delay.count();
   r.integer("CMR_BRIDGE_DRAIN_DELAY_S", drain_delay, 0, 300);
   c.drain_delay = std::chrono::seconds(drain_delay);
@@ -329,6 +427,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
                             : "cloudevents-structured"},
       {"cloudevents_source", c.cloudevents_source},
       {"max_in_flight", std::to_string(c.max_in_flight)},
+      {"read_timeout_s", std::to_string(c.read_timeout.count())},
       {"drain_delay_s", std::to_string(c.drain_delay.count())},
       {"spool_dir", c.spool_dir.empty() ? "(off)" : c.spool_dir},
       {"spool_max_bytes", std::to_string(c.spool_max_bytes)},

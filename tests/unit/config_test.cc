@@ -98,4 +98,37 @@ TEST_SUITE("config") {
     }
     CHECK(saw_protocol);
   }
+
+  TEST_CASE("a config file fills what the environment leaves unset; the environment wins") {
+    std::vector<std::string> errors;
+    const auto merged =
+        merge_config_file({{"CMR_BRIDGE_KAFKA_BROKERS", "from-env:9092"}},
+                          R"({"kafka_brokers": "from-file:9092", "signing_keys": ["k1", "k2"],
+            "CMR_BRIDGE_DELIVERY_TIMEOUT_MS": 2500, "dedup": false,
+            "kafka_prop": {"security.protocol": "SASL_SSL"}})",
+                          "bridge.json", errors);
+    CHECK(errors.empty());
+    const auto result = load_config_from_env(merged);
+    REQUIRE(result.ok());
+    CHECK(result.config.kafka.brokers == "from-env:9092");
+    CHECK(result.config.signing_keys == std::vector<std::string>{"k1", "k2"});
+    CHECK(result.config.delivery_timeout == std::chrono::milliseconds(2500));
+    CHECK_FALSE(result.config.dedup.enabled);
+    REQUIRE(result.config.kafka.extra_properties.size() == 1);
+    CHECK(result.config.kafka.extra_properties[0].first == "security.protocol");
+  }
+
+  TEST_CASE("config file problems are all reported, naming the file and the key") {
+    std::vector<std::string> errors;
+    merge_config_file({},
+                      R"({"kafka_brokrs": "x", "listen": {"host": "a"}, "signing_keys": [1, {}]})",
+                      "bridge.json", errors);
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0] == "bridge.json: unknown setting \"kafka_brokrs\"");
+    CHECK(errors[1].find("bridge.json: listen:") == 0);
+    CHECK(errors[2].find("bridge.json: signing_keys:") == 0);
+    errors.clear();
+    merge_config_file({}, "{nope", "bridge.json", errors);
+    CHECK(errors.size() == 1);
+  }
 }
