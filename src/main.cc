@@ -57,6 +57,8 @@ void print_help() {
          "  cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]...\n"
          "                  [--dry-run]  republish dead letters that now pass the schemas and\n"
          "                              routes; one JSON line per record, then a summary\n"
+         "  cmr-bridge decrypt [--event-id ID] [FILE|-]\n"
+         "                              print a record with its encrypted credentials decrypted\n"
          "  cmr-bridge --version | --help\n\n"
          "environment:\n";
   for (const auto& variable : config_variables()) {
@@ -78,9 +80,46 @@ std::map<std::string, std::string> read_environment() {
   return env;
 }
 
+// The credential policy, reading the key file when configured. Problems are appended to
+// `errors`, each naming its variable.
+CredentialPolicy load_credential_policy(const Config& config, std::vector<std::string>& errors) {
+  CredentialPolicy policy;
+  policy.mode = config.credentials == "redact"    ? CredentialMode::kRedact
+                : config.credentials == "encrypt" ? CredentialMode::kEncrypt
+                                                  : CredentialMode::kPassthrough;
+  for (const auto& field : config.credential_fields) {
+    (field.front() == '/' ? policy.pointers : policy.names).push_back(field);
+  }
+  std::string text = config.encryption_keys;
+  std::string variable = "CMR_BRIDGE_ENCRYPTION_KEYS";
+  if (!config.encryption_keys_file.empty()) {
+    variable = "CMR_BRIDGE_ENCRYPTION_KEYS_FILE";
+    std::ifstream in(config.encryption_keys_file, std::ios::binary);
+    if (!in) {
+      errors.push_back(variable + ": cannot read " + config.encryption_keys_file);
+      return policy;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+      text.pop_back();
+  }
+  if (!text.empty()) {
+    std::string error;
+    if (auto keys = parse_encryption_keys(text, &error)) {
+      policy.keys = std::move(*keys);
+    } else {
+      errors.push_back(variable + ": " + error);
+    }
+  } else if (policy.mode == CredentialMode::kEncrypt) {
+    errors.push_back("CMR_BRIDGE_ENCRYPTION_KEYS: required when CMR_BRIDGE_CREDENTIALS=encrypt");
+  }
+  return policy;
+}
+
 // Everything `serve`, `check-config` and `redrive` read at start, with every problem found.
 struct StartupState {
   Config config;
+  CredentialPolicy credentials;
   std::unique_ptr<RouteTable> routes;
   std::unique_ptr<SchemaSet> schemas;
   std::vector<std::string> errors;
@@ -114,6 +153,7 @@ StartupState load_startup_state(const std::string& executable) {
   }
   state.routes = std::make_unique<RouteTable>(
       RouteTable::with_overrides(std::move(routes.routes), state.config.topics));
+  state.credentials = load_credential_policy(state.config, state.errors);
   std::string schema_error;
   state.schemas = load_schemas(state.config.schema_dir, *state.routes, &schema_error);
   if (!state.schemas)
@@ -235,6 +275,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
   settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
   settings.deadletter_topic = config.topics.deadletter;
   settings.cloudevents.source = config.cloudevents_source;
+  settings.credentials = state.credentials;
   settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
                                   ? CloudEventsMode::kBinary
                                   : CloudEventsMode::kStructured;
@@ -403,6 +444,7 @@ int serve(const std::string& executable) {
   PrometheusObserver metrics;
   PipelineSettings pipeline_settings;
   pipeline_settings.cloudevents.source = config.cloudevents_source;
+  pipeline_settings.credentials = state.credentials;
   pipeline_settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
                                            ? CloudEventsMode::kBinary
                                            : CloudEventsMode::kStructured;
@@ -528,6 +570,8 @@ int main(int argc, char** argv) {
   }
   if (command == "check-config")
     return check_config(argv[0]);
+  if (command == "decrypt")
+    return run_decrypt_command(rest);
   if (command == "redrive")
     return redrive(argv[0], rest);
   if (command == "sign")

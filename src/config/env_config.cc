@@ -183,6 +183,18 @@ const std::vector<ConfigVariable>& config_variables() {
        "eventIds remembered in memory (about 40 bytes each); the oldest are evicted first."},
       {"CMR_BRIDGE_DEDUP_TTL_S", "604800",
        "How long an eventId is remembered (and the marker topic's retention.ms when created)."},
+      {"CMR_BRIDGE_CREDENTIALS", "passthrough",
+       "What happens to credential fields (password, appPassword, authenticatorSecret, plus "
+       "CMR_BRIDGE_CREDENTIAL_FIELDS) in published data: passthrough, redact (\"[REDACTED]\") "
+       "or encrypt (AES-256-GCM per value; see cmr-bridge decrypt)."},
+      {"CMR_BRIDGE_CREDENTIAL_FIELDS", "(none)",
+       "Comma-separated extra field names (matched at any depth) or JSON pointers into data "
+       "(\"/a/b\") to treat as credentials."},
+      {"CMR_BRIDGE_ENCRYPTION_KEYS", "(none)",
+       "For encrypt: comma-separated <key id>:<base64 of 32 random bytes>; the first encrypts, "
+       "all decrypt (rotation). Secret."},
+      {"CMR_BRIDGE_ENCRYPTION_KEYS_FILE", "(none)",
+       "File holding the same text as CMR_BRIDGE_ENCRYPTION_KEYS (e.g. a mounted Secret)."},
       {"CMR_BRIDGE_CONFIG_FILE", "(none)",
        "JSON config file with any of these settings (keys: variable names with or without the "
        "CMR_BRIDGE_ prefix, any case); the environment wins over the file."},
@@ -369,6 +381,24 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   int64_t spool_retry = c.spool_retry.count();
   r.integer("CMR_BRIDGE_SPOOL_RETRY_MS", spool_retry, 10, 600000);
   c.spool_retry = std::chrono::milliseconds(spool_retry);
+  r.string("CMR_BRIDGE_CREDENTIALS", c.credentials);
+  if (c.credentials != "passthrough" && c.credentials != "redact" && c.credentials != "encrypt") {
+    r.fail("CMR_BRIDGE_CREDENTIALS",
+           "must be passthrough, redact or encrypt; got \"" + c.credentials + "\"");
+  }
+  if (const auto* fields = r.raw("CMR_BRIDGE_CREDENTIAL_FIELDS")) {
+    std::string_view rest = *fields;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto field = trim(rest.substr(0, comma));
+      if (!field.empty())
+        c.credential_fields.emplace_back(field);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  if (const auto* keys = r.raw("CMR_BRIDGE_ENCRYPTION_KEYS"))
+    c.encryption_keys = *keys;
+  r.string("CMR_BRIDGE_ENCRYPTION_KEYS_FILE", c.encryption_keys_file);
   r.string("CMR_BRIDGE_SCHEMA_DIR", c.schema_dir);
   r.string("CMR_BRIDGE_ROUTES_FILE", c.routes_file);
   r.string("CMR_BRIDGE_CLOUDEVENTS_SOURCE", c.cloudevents_source);
@@ -426,6 +456,9 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
                             ? "cloudevents-binary"
                             : "cloudevents-structured"},
       {"cloudevents_source", c.cloudevents_source},
+      {"credentials", c.credentials},
+      {"encryption_keys",
+       c.encryption_keys.empty() && c.encryption_keys_file.empty() ? "(none)" : "(masked)"},
       {"max_in_flight", std::to_string(c.max_in_flight)},
       {"read_timeout_s", std::to_string(c.read_timeout.count())},
       {"drain_delay_s", std::to_string(c.drain_delay.count())},

@@ -71,11 +71,11 @@ Record make_cloudevent_record(const NormalizationInput& input,
     for (const auto& [name, text] : attrs)
       value.field(name, text);
     value.field("datacontenttype", "application/json");
-    value.raw_field("data", input.envelope.raw_data());
+    value.raw_field("data", input.data);
     record.value = value.finish();
     record.headers = {{"content-type", "application/cloudevents+json; charset=utf-8"}};
   } else {
-    record.value.assign(input.envelope.raw_data());
+    record.value.assign(input.data);
     record.headers.reserve(attrs.size() + 1);
     record.headers.push_back({"content-type", "application/json"});
     for (const auto& [name, text] : attrs)

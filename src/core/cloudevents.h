@@ -29,6 +29,7 @@ struct NormalizationInput {
   std::chrono::system_clock::time_point sent;      // from cmr-x-timestamp
   std::chrono::system_clock::time_point received;  // when the bridge received it
   std::string_view signature_scheme;
+  std::string_view data;  // the `data` JSON to publish (raw_data, or with credentials protected)
 };
 
 // The outcome attribute: the last dot-separated segment of the event name

@@ -271,8 +271,15 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
   decision.publish = true;
   decision.event = envelope.event();
   decision.event_id = envelope.event_id();
+  const auto data =
+      protect_credentials(envelope.raw_data(), settings_.credentials, envelope.event_id());
+  if (!data) {
+    decision.failed = true;
+    decision.detail = "credential encryption failed";
+    return decision;
+  }
   decision.record = make_cloudevent_record(
-      {envelope, *route, key, request.sent, request.received, request.signature_scheme},
+      {envelope, *route, key, request.sent, request.received, request.signature_scheme, *data},
       settings_.cloudevents);
   return decision;
 }
@@ -304,6 +311,16 @@ Decision IngestPipeline::dead_letter(const VerifiedRequest& request, std::string
 }
 
 Outcome IngestPipeline::deliver(const Decision& decision, std::string_view signature_scheme) const {
+  if (decision.failed) {
+    Outcome failed;
+    failed.kind = OutcomeKind::kUnavailable;
+    failed.code = "internal_error";
+    failed.message = decision.detail;
+    failed.event = decision.event;
+    failed.event_id = decision.event_id;
+    failed.retry_after = settings_.retry_after;
+    return failed;
+  }
   Outcome outcome;
   outcome.event = decision.event;
   outcome.event_id = decision.event_id;

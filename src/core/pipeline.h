@@ -13,6 +13,7 @@
 #include "cmr_bridge/publisher.h"
 #include "cmr_bridge/spool.h"
 #include "core/cloudevents.h"
+#include "core/credentials.h"
 #include "core/dedup_cache.h"
 #include "core/envelope.h"
 #include "core/routing.h"
@@ -45,6 +46,7 @@ struct Decision {
   std::string detail;  // dead-letter detail (never quotes the body)
   std::string event;
   std::string event_id;
+  bool failed = false;  // could not be prepared (credential encryption failed): retry later
 };
 
 struct PipelineSettings {
@@ -54,6 +56,7 @@ struct PipelineSettings {
   std::chrono::seconds retry_after{5};
   EnvelopeLimits envelope_limits;
   CloudEventsSettings cloudevents;
+  CredentialPolicy credentials;
 };
 
 // The pipeline's collaborators. Shared, not owned: they must outlive the pipeline.

@@ -305,4 +305,49 @@ TEST_SUITE("kafka contract") {
     CHECK(attr(published[0], "type") == "domain.renewal.success");
     fs::remove(routes);
   }
+
+  TEST_CASE_FIXTURE(ContractFixture,
+                    "credentials are encrypted on Kafka and `decrypt` restores them exactly") {
+    const std::string keys = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // bytes 0x01..0x20
+    start({{"CMR_BRIDGE_CREDENTIALS", "encrypt"}, {"CMR_BRIDGE_ENCRYPTION_KEYS", keys}});
+    const std::string body = example("prewarmup.order.success");
+    REQUIRE(post(body)->body.find("accepted") != std::string::npos);
+    const auto records = read_topic(brokers, topic("prewarmup.events"));
+    REQUIRE(records.size() == 1);
+    rapidjson::Document sent;
+    sent.Parse(body.c_str());
+    const auto& mailbox = sent["data"]["mailboxDetails"][0]["preWarmedUpMailboxes"][0];
+    for (const char* field : {"password", "appPassword", "authenticatorSecret"}) {
+      CAPTURE(field);
+      CHECK(records[0].value.find(mailbox[field].GetString()) == std::string::npos);
+    }
+    CHECK(records[0].value.find("cmr-enc:v1:k1:") != std::string::npos);
+    CHECK(records[0].value.find(mailbox["email"].GetString()) != std::string::npos);
+
+    const fs::path file = fs::temp_directory_path() / (prefix + "record.json");
+    std::ofstream(file, std::ios::binary) << records[0].value;
+    const std::string decrypted =
+        run_command("decrypt " + file.string(), {{"CMR_BRIDGE_ENCRYPTION_KEYS", keys}});
+    ConsumedRecord restored;
+    restored.value = decrypted;
+    CHECK_MESSAGE(same_data(restored, body), decrypted);
+    const std::string wrong =
+        run_command("decrypt " + file.string(),
+                    {{"CMR_BRIDGE_ENCRYPTION_KEYS", "k1:" + std::string(43, 'A') + "="}});
+    CHECK(wrong.find("could not be decrypted") != std::string::npos);
+    fs::remove(file);
+  }
+
+  TEST_CASE_FIXTURE(ContractFixture, "credentials can be redacted instead") {
+    start({{"CMR_BRIDGE_CREDENTIALS", "redact"}});
+    const std::string body = example("prewarmup.order.success");
+    REQUIRE(post(body)->body.find("accepted") != std::string::npos);
+    const auto records = read_topic(brokers, topic("prewarmup.events"));
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].value.find("[REDACTED]") != std::string::npos);
+    rapidjson::Document sent;
+    sent.Parse(body.c_str());
+    const auto& mailbox = sent["data"]["mailboxDetails"][0]["preWarmedUpMailboxes"][0];
+    CHECK(records[0].value.find(mailbox["password"].GetString()) == std::string::npos);
+  }
 }

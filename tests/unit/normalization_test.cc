@@ -18,8 +18,9 @@ Record normalize(const std::string& body, CloudEventsMode mode, std::string_view
   static const Route route{"prewarmup.*", "prewarmup", "cmr.prewarmup.events", {"/orderId"}, ""};
   const auto parsed = parse_envelope(body);
   REQUIRE(parsed.error == EnvelopeError::kNone);
-  return make_cloudevent_record({*parsed.envelope, route, key, kSent, kReceived, "body-hex"},
-                                {mode, "cmr-test"});
+  return make_cloudevent_record(
+      {*parsed.envelope, route, key, kSent, kReceived, "body-hex", parsed.envelope->raw_data()},
+      {mode, "cmr-test"});
 }
 
 std::string attribute(const rapidjson::Document& doc, const char* name) {
