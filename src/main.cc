@@ -119,6 +119,7 @@ CredentialPolicy load_credential_policy(const Config& config, std::vector<std::s
 // Everything `serve`, `check-config` and `redrive` read at start, with every problem found.
 struct StartupState {
   Config config;
+  std::vector<std::string> warnings;
   CredentialPolicy credentials;
   std::unique_ptr<RouteTable> routes;
   std::unique_ptr<SchemaSet> schemas;
@@ -143,6 +144,7 @@ StartupState load_startup_state(const std::string& executable) {
   loaded.errors.insert(loaded.errors.begin(), file_errors.begin(), file_errors.end());
   state.config = std::move(loaded.config);
   state.errors = std::move(loaded.errors);
+  state.warnings = std::move(loaded.warnings);
   if (!state.errors.empty())
     return state;
   state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
@@ -196,6 +198,7 @@ int check_config(const std::string& executable) {
     std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key\n";
     return kExitConfig;
   }
+  for (const auto& warning : state.warnings) std::cerr << "config warning: " << warning << "\n";
   std::cout << "configuration is valid: " << state.routes->routes().size() << " routes, "
             << state.schemas->names().size() << " schemas from " << state.config.schema_dir << "\n";
   return kExitOk;
@@ -379,7 +382,8 @@ int serve(const std::string& executable) {
 
   for (const auto& [name, value] : describe_config(config)) {
     log_info("config", {{"setting", name}, {"value", value}});
-  }
+  }  for (const auto& warning : state.warnings) log_warn("config warning", {{"detail", warning}});
+
 
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
   if (!verifier) {
@@ -475,11 +479,14 @@ int serve(const std::string& executable) {
   WebhookServer webhook_server(pipeline, metrics, http_settings);
 
   std::atomic<bool> draining{false};
+  // With the spool on, Kafka being away is what the spool is for: the pod stays in service
+  // (requests are spooled) and the Kafka checks are reported but do not fail /readyz.
+  const bool kafka_required = spool == nullptr;
   std::vector<ReadinessCheck> checks = {
-      {"kafka", [&] { return publisher->reachable(); }},
-      {"topics", [&] { return provisioner->done(); }},
-      {"dedup", [&] { return !dedup_reader || dedup_reader->warmed(); }},
-      {"not_draining", [&] { return !draining.load(); }},
+      {"kafka", [&] { return publisher->reachable(); }, kafka_required},
+      {"topics", [&] { return provisioner->done(); }, kafka_required},
+      {"dedup", [&] { return !dedup_reader || dedup_reader->warmed(); }, kafka_required},
+      {"not_draining", [&] { return !draining.load(); }, true},
   };
   AdminServer admin_server(std::move(checks), [&] {
     metrics.set_kafka_reachable(publisher->reachable());

@@ -47,4 +47,10 @@ if [ "${CMR_BRIDGE_SKIP_SANITIZERS:-0}" != 1 ]; then
     ctest --test-dir build-tsan --output-on-failure --no-tests=error -L 'unit|integration'
 fi
 
+step "Kubernetes: helm lint/template, manifest validation, alert rules, chart env vs binary"
+bash deploy/k8s/check.sh build/cmr-bridge
+
+step "container image (buildah, local debootstrap base): build, --version, --help inside"
+bash deploy/container/build.sh
+
 step "all tests passed"

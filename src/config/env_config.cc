@@ -415,6 +415,16 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
     }
   }
 
+  std::set<std::string> known;
+  for (const auto& variable : config_variables()) known.insert(variable.name);
+  for (const auto& [name, value] : env) {
+    if (name.rfind("CMR_BRIDGE_", 0) == 0 && name.rfind(kKafkaPropertyPrefix, 0) != 0 &&
+        !known.count(name)) {
+      // A warning, not an error: Kubernetes service links inject CMR_BRIDGE_SERVICE_HOST and
+      // friends for a Service named cmr-bridge.
+      result.warnings.push_back(name + ": unknown setting, ignored");
+    }
+  }
   for (const auto& [name, value] : env) {
     if (name.rfind(kKafkaPropertyPrefix, 0) != 0)
       continue;

@@ -12,7 +12,8 @@ namespace cmr_bridge {
 
 struct ConfigResult {
   Config config;
-  std::vector<std::string> errors;  // empty when the configuration is usable
+  std::vector<std::string> errors;    // empty when the configuration is usable
+  std::vector<std::string> warnings;  // e.g. unknown CMR_BRIDGE_* variables (typos)
   bool ok() const { return errors.empty(); }
 };
 

@@ -94,9 +94,12 @@ std::vector<Replacement> find_credentials(std::string_view json, const Credentia
   std::vector<Replacement> found;
   const auto current_pointer = [&](const Frame& frame) {
     std::string pointer;
-    for (const auto& token : path)
-      pointer += "/" + token;
-    pointer += "/" + escape_pointer_token(frame.object ? frame.key : std::to_string(frame.index));
+    for (const auto& token : path) {
+      pointer.push_back('/');
+      pointer.append(token);
+    }
+    pointer.push_back('/');
+    pointer.append(escape_pointer_token(frame.object ? frame.key : std::to_string(frame.index)));
     return pointer;
   };
   const auto is_credential = [&](const Frame& frame, const std::string& pointer) {

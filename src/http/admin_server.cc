@@ -36,7 +36,7 @@ AdminServer::AdminServer(std::vector<ReadinessCheck> checks, std::function<std::
     std::string check_json = "{";
     for (std::size_t i = 0; i < impl->checks.size(); ++i) {
       const bool ready = impl->checks[i].ready();
-      all_ready = all_ready && ready;
+      all_ready = all_ready && (ready || !impl->checks[i].required);
       if (i > 0)
         check_json += ",";
       check_json += "\"" + impl->checks[i].name + "\":" + (ready ? "true" : "false");

@@ -13,6 +13,7 @@ namespace cmr_bridge {
 struct ReadinessCheck {
   std::string name;
   std::function<bool()> ready;  // called on the admin thread; must be cheap and thread-safe
+  bool required = true;         // false: reported in the body, does not fail /readyz
 };
 
 class AdminServer {

@@ -1,0 +1,248 @@
+{{/* Names and labels. */}}
+{{- define "cmr-bridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "cmr-bridge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cmr-bridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "cmr-bridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cmr-bridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "cmr-bridge.labels" -}}
+helm.sh/chart: {{ include "cmr-bridge.chart" . }}
+{{ include "cmr-bridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: webhook-bridge
+app.kubernetes.io/part-of: cmr-bridge
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "cmr-bridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "cmr-bridge.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cmr-bridge.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* StatefulSet when the spool needs a volume per pod, else Deployment. */}}
+{{- define "cmr-bridge.workloadKind" -}}
+{{- if .Values.spool.enabled -}}StatefulSet{{- else -}}Deployment{{- end -}}
+{{- end -}}
+
+{{/* The keys Secret: existingSecret, else the chart's own (created or expected) "<fullname>". */}}
+{{- define "cmr-bridge.secretName" -}}
+{{- default (include "cmr-bridge.fullname" .) .Values.secret.existingSecret -}}
+{{- end -}}
+
+{{- define "cmr-bridge.createSecret" -}}
+{{- if and (not .Values.secret.existingSecret) .Values.secret.signingKeys -}}true{{- end -}}
+{{- end -}}
+
+{{/* ConfigMap key of a schema file: keys cannot hold '/', so events/x.json -> schema.events__x.json. */}}
+{{- define "cmr-bridge.schemaKey" -}}
+{{- if or (hasPrefix "/" .) (contains ".." .) -}}
+{{- fail (printf "schemas.overrides: %q must be a relative path inside the schema directory" .) -}}
+{{- end -}}
+{{- printf "schema.%s" (. | replace "/" "__") -}}
+{{- end -}}
+
+{{- define "cmr-bridge.hasConfigMap" -}}
+{{- if or .Values.routes.file .Values.schemas.overrides .Values.configFile -}}true{{- end -}}
+{{- end -}}
+
+{{/* Drain budget: preStop sleep, requests in flight, producer flush, margin (seconds). */}}
+{{- define "cmr-bridge.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
+{{- $delivery := div (add (int .Values.kafka.deliveryTimeoutMs) 999) 1000 -}}
+{{- add (int .Values.preStopSleepSeconds) (int .Values.drainDelaySeconds) (mul 2 $delivery) 5 -}}
+{{- else -}}
+{{- int .Values.terminationGracePeriodSeconds -}}
+{{- end -}}
+{{- end -}}
+
+{{/* librdkafka property name -> CMR_BRIDGE_KAFKA_PROP_ variable name. */}}
+{{- define "cmr-bridge.kafkaPropEnv" -}}
+{{- if contains "_" . -}}
+{{- fail (printf "kafka.properties: %q contains '_', which CMR_BRIDGE_KAFKA_PROP_<NAME> cannot express" .) -}}
+{{- end -}}
+{{- printf "CMR_BRIDGE_KAFKA_PROP_%s" (. | replace "." "_" | upper) -}}
+{{- end -}}
+
+{{/* The container's environment: only variables with a value; future features only when enabled. */}}
+{{- define "cmr-bridge.env" -}}
+{{- $secret := include "cmr-bridge.secretName" . -}}
+- name: CMR_BRIDGE_SIGNING_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .Values.secret.keys.signingKeys }}
+- name: CMR_BRIDGE_KAFKA_BROKERS
+  value: {{ .Values.kafka.brokers | quote }}
+- name: CMR_BRIDGE_LISTEN
+  value: {{ printf "%s:%d" .Values.listenHost (int .Values.ports.webhook) | quote }}
+- name: CMR_BRIDGE_ADMIN_LISTEN
+  value: {{ printf "%s:%d" .Values.listenHost (int .Values.ports.admin) | quote }}
+- name: CMR_BRIDGE_TIMESTAMP_TOLERANCE_S
+  value: {{ .Values.webhook.timestampToleranceSeconds | int | quote }}
+- name: CMR_BRIDGE_SIGNATURE_SCHEME
+  value: {{ .Values.webhook.signatureScheme | quote }}
+- name: CMR_BRIDGE_DELIVERY_TIMEOUT_MS
+  value: {{ .Values.kafka.deliveryTimeoutMs | int | quote }}
+{{- with .Values.kafka.topicPrefix }}
+- name: CMR_BRIDGE_TOPIC_PREFIX
+  value: {{ . | quote }}
+{{- end }}
+{{- range $name := list "order" "subscription" "prewarmup" "deadletter" }}
+{{- with index $.Values.kafka.topics $name }}
+- name: CMR_BRIDGE_TOPIC_{{ upper $name }}
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+- name: CMR_BRIDGE_CREATE_TOPICS
+  value: {{ .Values.kafka.createTopics | toString | quote }}
+- name: CMR_BRIDGE_TOPIC_PARTITIONS
+  value: {{ .Values.kafka.topicPartitions | int | quote }}
+- name: CMR_BRIDGE_TOPIC_REPLICATION_FACTOR
+  value: {{ .Values.kafka.topicReplicationFactor | int | quote }}
+- name: CMR_BRIDGE_MAX_BODY_BYTES
+  value: {{ .Values.webhook.maxBodyBytes | int | quote }}
+- name: CMR_BRIDGE_HTTP_THREADS
+  value: {{ .Values.webhook.httpThreads | int | quote }}
+- name: CMR_BRIDGE_MAX_IN_FLIGHT
+  value: {{ .Values.webhook.maxInFlight | int | quote }}
+- name: CMR_BRIDGE_READ_TIMEOUT_S
+  value: {{ .Values.webhook.readTimeoutSeconds | int | quote }}
+- name: CMR_BRIDGE_DRAIN_DELAY_S
+  value: {{ .Values.drainDelaySeconds | int | quote }}
+- name: CMR_BRIDGE_RECORD_FORMAT
+  value: {{ .Values.records.format | quote }}
+- name: CMR_BRIDGE_CLOUDEVENTS_SOURCE
+  value: {{ .Values.records.cloudEventsSource | quote }}
+- name: CMR_BRIDGE_LOG_LEVEL
+  value: {{ .Values.logLevel | quote }}
+{{- /* Kafka security */}}
+{{- $tls := .Values.kafka.tls -}}
+{{- $sasl := .Values.kafka.sasl -}}
+{{- if or $tls.enabled $sasl.enabled }}
+{{- $protocol := "SASL_PLAINTEXT" }}
+{{- if $tls.enabled }}{{ $protocol = ternary "SASL_SSL" "SSL" $sasl.enabled }}{{ end }}
+- name: CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL
+  value: {{ $protocol | quote }}
+{{- end }}
+{{- if $tls.enabled }}
+{{- if $tls.caSecret.name }}
+- name: CMR_BRIDGE_KAFKA_PROP_SSL_CA_LOCATION
+  value: {{ printf "/etc/cmr-bridge/kafka-tls/ca/%s" $tls.caSecret.key | quote }}
+{{- end }}
+{{- if $tls.clientCertSecret.name }}
+- name: CMR_BRIDGE_KAFKA_PROP_SSL_CERTIFICATE_LOCATION
+  value: {{ printf "/etc/cmr-bridge/kafka-tls/client/%s" $tls.clientCertSecret.certKey | quote }}
+- name: CMR_BRIDGE_KAFKA_PROP_SSL_KEY_LOCATION
+  value: {{ printf "/etc/cmr-bridge/kafka-tls/client/%s" $tls.clientCertSecret.keyKey | quote }}
+{{- end }}
+{{- if not $tls.verifyHostname }}
+- name: CMR_BRIDGE_KAFKA_PROP_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM
+  value: "none"
+{{- end }}
+{{- end }}
+{{- if $sasl.enabled }}
+- name: CMR_BRIDGE_KAFKA_PROP_SASL_MECHANISMS
+  value: {{ $sasl.mechanism | quote }}
+- name: CMR_BRIDGE_KAFKA_PROP_SASL_USERNAME
+  value: {{ required "kafka.sasl.username is required when kafka.sasl.enabled" $sasl.username | quote }}
+- name: CMR_BRIDGE_KAFKA_PROP_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      {{- if $sasl.passwordSecret.name }}
+      name: {{ $sasl.passwordSecret.name }}
+      key: {{ $sasl.passwordSecret.key }}
+      {{- else }}
+      name: {{ $secret }}
+      key: {{ .Values.secret.keys.kafkaSaslPassword }}
+      {{- end }}
+{{- end }}
+{{- range $name, $value := .Values.kafka.properties }}
+- name: {{ include "cmr-bridge.kafkaPropEnv" $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- /* Spool, dedup: only what is switched on. */}}
+{{- if .Values.spool.enabled }}
+- name: CMR_BRIDGE_SPOOL_DIR
+  value: {{ .Values.spool.mountPath | quote }}
+- name: CMR_BRIDGE_SPOOL_MAX_BYTES
+  value: {{ .Values.spool.maxBytes | int64 | quote }}
+- name: CMR_BRIDGE_SPOOL_RETRY_MS
+  value: {{ .Values.spool.retryMs | int64 | quote }}
+{{- end }}
+- name: CMR_BRIDGE_DEDUP
+  value: {{ .Values.dedup.enabled | toString | quote }}
+{{- if .Values.dedup.enabled }}
+{{- with .Values.dedup.topic }}
+- name: CMR_BRIDGE_DEDUP_TOPIC
+  value: {{ . | quote }}
+{{- end }}
+- name: CMR_BRIDGE_DEDUP_CAPACITY
+  value: {{ .Values.dedup.capacity | int64 | quote }}
+- name: CMR_BRIDGE_DEDUP_TTL_S
+  value: {{ .Values.dedup.ttlSeconds | int64 | quote }}
+{{- end }}
+{{- with .Values.credentials.mode }}
+- name: CMR_BRIDGE_CREDENTIALS
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.credentials.fields }}
+- name: CMR_BRIDGE_CREDENTIAL_FIELDS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- if eq .Values.credentials.mode "encrypt" }}
+- name: CMR_BRIDGE_ENCRYPTION_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .Values.secret.keys.encryptionKeys }}
+{{- end }}
+{{- if .Values.configFile }}
+- name: CMR_BRIDGE_CONFIG_FILE
+  value: "/etc/cmr-bridge/config/config.json"
+{{- end }}
+{{- if .Values.routes.file }}
+- name: CMR_BRIDGE_ROUTES_FILE
+  value: {{ printf "%s/%s" .Values.routes.mountPath .Values.routes.fileName | quote }}
+{{- end }}
+{{- if .Values.schemas.overrides }}
+- name: CMR_BRIDGE_SCHEMA_DIR
+  value: {{ .Values.schemas.mountPath | quote }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
