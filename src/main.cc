@@ -198,7 +198,8 @@ int check_config(const std::string& executable) {
     std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key\n";
     return kExitConfig;
   }
-  for (const auto& warning : state.warnings) std::cerr << "config warning: " << warning << "\n";
+  for (const auto& warning : state.warnings)
+    std::cerr << "config warning: " << warning << "\n";
   std::cout << "configuration is valid: " << state.routes->routes().size() << " routes, "
             << state.schemas->names().size() << " schemas from " << state.config.schema_dir << "\n";
   return kExitOk;
@@ -382,8 +383,9 @@ int serve(const std::string& executable) {
 
   for (const auto& [name, value] : describe_config(config)) {
     log_info("config", {{"setting", name}, {"value", value}});
-  }  for (const auto& warning : state.warnings) log_warn("config warning", {{"detail", warning}});
-
+  }
+  for (const auto& warning : state.warnings)
+    log_warn("config warning", {{"detail", warning}});
 
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
   if (!verifier) {

@@ -47,6 +47,9 @@ if [ "${CMR_BRIDGE_SKIP_SANITIZERS:-0}" != 1 ]; then
     ctest --test-dir build-tsan --output-on-failure --no-tests=error -L 'unit|integration'
 fi
 
+step "metrics exposition passes promtool check metrics"
+bash deploy/local/check-metrics.sh build/cmr-bridge
+
 step "Kubernetes: helm lint/template, manifest validation, alert rules, chart env vs binary"
 bash deploy/k8s/check.sh build/cmr-bridge
 

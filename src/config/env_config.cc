@@ -416,7 +416,8 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   }
 
   std::set<std::string> known;
-  for (const auto& variable : config_variables()) known.insert(variable.name);
+  for (const auto& variable : config_variables())
+    known.insert(variable.name);
   for (const auto& [name, value] : env) {
     if (name.rfind("CMR_BRIDGE_", 0) == 0 && name.rfind(kKafkaPropertyPrefix, 0) != 0 &&
         !known.count(name)) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 
 #include "core/signature.h"
@@ -287,5 +288,25 @@ TEST_SUITE("kafka") {
         CHECK(line.find(secret) == std::string::npos);
       }
     }
+  }
+
+  TEST_CASE_FIXTURE(BridgeFixture, "with the spool on, a dead broker keeps the bridge ready and requests durable") {
+    const std::string spool = "/tmp/cmr-bridge-spool-test-" + prefix;
+    BridgeProcess bridge(env({{"CMR_BRIDGE_KAFKA_BROKERS", "127.0.0.1:1"},
+                              {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "500"},
+                              {"CMR_BRIDGE_SPOOL_DIR", spool}}));
+    REQUIRE(bridge.wait_listening(20s));
+    CHECK(bridge.wait_ready(5s));
+    const auto res = post_signed(bridge.port(), kDomainOrderSuccess);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body.find(R"("spooled":true)") != std::string::npos);
+    httplib::Client admin("127.0.0.1", bridge.admin_port());
+    const auto ready = admin.Get("/readyz");
+    REQUIRE(ready);
+    CHECK(ready->body.find(R"("kafka":false)") != std::string::npos);
+    bridge.signal(SIGTERM);
+    CHECK(bridge.wait_exit(20s) == 0);
+    std::filesystem::remove_all(spool);
   }
 }
