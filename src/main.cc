@@ -477,6 +477,8 @@ int serve(const std::string& executable) {
   http_settings.threads = config.http_threads;
   http_settings.max_in_flight = config.max_in_flight;
   http_settings.read_timeout = config.read_timeout;
+  http_settings.tls_cert_file = config.tls_cert_file;
+  http_settings.tls_key_file = config.tls_key_file;
   http_settings.keep_alive_timeout = std::min(config.read_timeout, std::chrono::seconds(5));
   WebhookServer webhook_server(pipeline, metrics, http_settings);
 
@@ -511,6 +513,11 @@ int serve(const std::string& executable) {
     return metrics.scrape();
   });
 
+  if (!webhook_server.valid()) {
+    std::cerr << "config error: CMR_BRIDGE_TLS_CERT_FILE / CMR_BRIDGE_TLS_KEY_FILE: cannot load "
+              << config.tls_cert_file << " and " << config.tls_key_file << "\n";
+    return kExitConfig;
+  }
   const int webhook_port = webhook_server.bind(config.listen);
   if (webhook_port < 0) {
     log_error("cannot listen", {{"variable", "CMR_BRIDGE_LISTEN"},

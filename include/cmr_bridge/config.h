@@ -51,8 +51,10 @@ struct Config {
   SignatureScheme signature_scheme = SignatureScheme::kAuto;
   std::chrono::milliseconds delivery_timeout{10000};
   std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t http_threads = 64;
-  std::chrono::seconds read_timeout{10};  // slow clients: headers and body must arrive within
+  std::size_t http_threads = 256;
+  std::chrono::seconds read_timeout{10};
+  std::string tls_cert_file;  // both set: the webhook listener serves HTTPS
+  std::string tls_key_file;   // slow clients: headers and body must arrive within
   std::string log_level = "info";
   // Directory holding events/<event>.json; empty = the installed or source-tree default.
   std::string schema_dir;
@@ -60,7 +62,7 @@ struct Config {
   RecordFormat record_format = RecordFormat::kCloudEventsStructured;
   std::string cloudevents_source = "cmr";
   DedupConfig dedup;
-  std::size_t max_in_flight = 64;       // requests handled at once; beyond → 429
+  std::size_t max_in_flight = 256;      // requests handled at once; beyond → 429
   std::chrono::seconds drain_delay{5};  // SIGTERM → not ready → keep serving this long → stop
   std::string spool_dir;                // empty = spool off
   std::size_t spool_max_bytes = 1024ull * 1024 * 1024;

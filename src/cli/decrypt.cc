@@ -39,7 +39,7 @@ void decrypt_in_place(rapidjson::Value& value, const std::string& pointer,
     const auto plaintext = decrypt_credential(value.GetString(), keys, event_id, pointer);
     rapidjson::Document original(&allocator);
     if (plaintext)
-      original.Parse(plaintext->c_str());
+      original.Parse<rapidjson::kParseIterativeFlag>(plaintext->c_str());
     if (!plaintext || original.HasParseError()) {
       ++failed;
       return;
@@ -92,7 +92,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
     input.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   rapidjson::Document doc;
-  doc.Parse(input.c_str(), input.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(input.c_str(), input.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     std::cerr << "the input is not a JSON object\n";
     return 2;

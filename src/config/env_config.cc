@@ -147,12 +147,16 @@ const std::vector<ConfigVariable>& config_variables() {
        "Replication factor for topics the bridge creates (-1 = broker default)."},
       {"CMR_BRIDGE_MAX_BODY_BYTES", "1048576",
        "Largest accepted request body; larger answers 413."},
-      {"CMR_BRIDGE_HTTP_THREADS", "64",
+      {"CMR_BRIDGE_HTTP_THREADS", "256",
        "Webhook listener worker threads (one per open connection in cpp-httplib)."},
+      {"CMR_BRIDGE_TLS_CERT_FILE", "(none)",
+       "PEM certificate chain: the webhook listener serves HTTPS (for deployments without a "
+       "TLS-terminating ingress). Needs CMR_BRIDGE_TLS_KEY_FILE."},
+      {"CMR_BRIDGE_TLS_KEY_FILE", "(none)", "PEM private key for CMR_BRIDGE_TLS_CERT_FILE."},
       {"CMR_BRIDGE_READ_TIMEOUT_S", "10",
        "A client must deliver each read (headers, body) within this long or the connection is "
        "closed (slow-client protection); also the idle keep-alive limit."},
-      {"CMR_BRIDGE_MAX_IN_FLIGHT", "64",
+      {"CMR_BRIDGE_MAX_IN_FLIGHT", "256",
        "Webhook requests handled at once (each may wait up to the delivery timeout on Kafka); "
        "more answer 429 with Retry-After."},
       {"CMR_BRIDGE_DRAIN_DELAY_S", "5",
@@ -213,8 +217,8 @@ std::map<std::string, std::string> merge_config_file(const std::map<std::string,
   std::map<std::string, std::string> merged = env;
   const std::string where(origin);
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseValidateEncodingFlag>(
-      file_text.data(), file_text.size());
+  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseValidateEncodingFlag |
+            rapidjson::kParseIterativeFlag>(file_text.data(), file_text.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     errors.push_back(where + ": must be a JSON object" +
                      (doc.HasParseError()
@@ -399,6 +403,12 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   if (const auto* keys = r.raw("CMR_BRIDGE_ENCRYPTION_KEYS"))
     c.encryption_keys = *keys;
   r.string("CMR_BRIDGE_ENCRYPTION_KEYS_FILE", c.encryption_keys_file);
+  r.string("CMR_BRIDGE_TLS_CERT_FILE", c.tls_cert_file);
+  r.string("CMR_BRIDGE_TLS_KEY_FILE", c.tls_key_file);
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    r.fail(c.tls_cert_file.empty() ? "CMR_BRIDGE_TLS_CERT_FILE" : "CMR_BRIDGE_TLS_KEY_FILE",
+           "is required when the other TLS file is set");
+  }
   r.string("CMR_BRIDGE_SCHEMA_DIR", c.schema_dir);
   r.string("CMR_BRIDGE_ROUTES_FILE", c.routes_file);
   r.string("CMR_BRIDGE_CLOUDEVENTS_SOURCE", c.cloudevents_source);
@@ -472,6 +482,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
        c.encryption_keys.empty() && c.encryption_keys_file.empty() ? "(none)" : "(masked)"},
       {"max_in_flight", std::to_string(c.max_in_flight)},
       {"read_timeout_s", std::to_string(c.read_timeout.count())},
+      {"tls", c.tls_cert_file.empty() ? "off" : c.tls_cert_file},
       {"drain_delay_s", std::to_string(c.drain_delay.count())},
       {"spool_dir", c.spool_dir.empty() ? "(off)" : c.spool_dir},
       {"spool_max_bytes", std::to_string(c.spool_max_bytes)},

@@ -65,6 +65,9 @@ class DepthLimitingHandler {
   DepthLimitingHandler(Handler& inner, const rapidjson::MemoryStream& stream, std::size_t max_depth)
       : inner_(inner), stream_(stream), max_depth_(max_depth) {}
   bool exceeded() const { return exceeded_; }
+  // A \\uDC00-\\uDFFF escape without its pair: RapidJSON 1.1 decodes it to bytes that are not
+  // UTF-8 (ED B0..BF xx), which would put invalid text into records and keys.
+  bool surrogate() const { return surrogate_; }
   // "event", "eventId" or "data" appeared twice at the top level: ambiguous, refused.
   bool duplicate_envelope_key() const { return duplicate_envelope_key_; }
   // [begin, end) byte offsets of the top-level "data" object, when it is one.
@@ -81,8 +84,12 @@ class DepthLimitingHandler {
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
     return inner_.RawNumber(s, n, copy);
   }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return inner_.String(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return !lone_surrogate(s, n) && inner_.String(s, n, copy);
+  }
   bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    if (lone_surrogate(s, n))
+      return false;
     const std::string_view key(s, n);
     if (depth_ == 1) {
       last_top_level_key_is_data_ = key == "data";
@@ -113,6 +120,17 @@ class DepthLimitingHandler {
   }
 
  private:
+  bool lone_surrogate(const char* s, rapidjson::SizeType n) {
+    // The raw input is validated UTF-8, so such bytes can only come from an escape.
+    for (rapidjson::SizeType i = 0; i + 1 < n; ++i) {
+      if (static_cast<unsigned char>(s[i]) == 0xED &&
+          static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
+        surrogate_ = true;
+        return true;
+      }
+    }
+    return false;
+  }
   bool enter() {
     if (++depth_ > max_depth_) {
       exceeded_ = true;
@@ -125,6 +143,7 @@ class DepthLimitingHandler {
   std::size_t max_depth_;
   std::size_t depth_ = 0;
   bool exceeded_ = false;
+  bool surrogate_ = false;
   bool last_top_level_key_is_data_ = false;
   unsigned seen_envelope_keys_ = 0;
   bool duplicate_envelope_key_ = false;
@@ -149,6 +168,7 @@ struct EnvelopeParser {
 
     rapidjson::ParseResult parse_result;
     bool too_deep = false;
+    bool surrogate = false;
     std::size_t data_begin = 0;
     std::size_t data_end = 0;
     bool duplicate_key = false;
@@ -158,6 +178,7 @@ struct EnvelopeParser {
       DepthLimitingHandler<rapidjson::Document> limited(handler, stream, limits.max_depth);
       parse_result = reader.Parse<kParseFlags>(stream, limited);
       too_deep = limited.exceeded();
+      surrogate = limited.surrogate();
       data_begin = limited.data_begin();
       data_end = limited.data_end();
       duplicate_key = limited.duplicate_envelope_key();
@@ -166,9 +187,10 @@ struct EnvelopeParser {
     json.Populate(generator);
     if (!parse_result) {
       result.error = EnvelopeError::kInvalidJson;
-      result.detail = too_deep ? "JSON nesting deeper than " + std::to_string(limits.max_depth)
-                               : std::string(rapidjson::GetParseError_En(parse_result.Code())) +
-                                     " at byte " + std::to_string(parse_result.Offset());
+      result.detail = too_deep    ? "JSON nesting deeper than " + std::to_string(limits.max_depth)
+                      : surrogate ? std::string("lone UTF-16 surrogate escape (not valid Unicode)")
+                                  : std::string(rapidjson::GetParseError_En(parse_result.Code())) +
+                                        " at byte " + std::to_string(parse_result.Offset());
       return result;
     }
     if (!json.IsObject()) {

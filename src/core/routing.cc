@@ -55,21 +55,21 @@ RoutesFileResult parse_routes_file(std::string_view text, std::string_view origi
   RoutesFileResult result;
   const std::string where(origin);
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseCommentsFlag>(text.data(),
-                                                                                   text.size());
+  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseCommentsFlag |
+            rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
     result.errors.push_back(
         where + ": not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()) +
         " at byte " + std::to_string(doc.GetErrorOffset()));
     return result;
   }
-  const auto routes = doc.IsObject() ? doc.FindMember("routes") : doc.MemberEnd();
-  if (!doc.IsObject() || routes == doc.MemberEnd() || !routes->value.IsArray()) {
+  if (!doc.IsObject() || !doc.HasMember("routes") || !doc["routes"].IsArray()) {
     result.errors.push_back(where + ": expected an object with a \"routes\" array");
     return result;
   }
-  for (rapidjson::SizeType i = 0; i < routes->value.Size(); ++i) {
-    const auto& entry = routes->value[i];
+  const rapidjson::Value& list = doc["routes"];
+  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+    const auto& entry = list[i];
     const std::string at = where + ": routes[" + std::to_string(i) + "]";
     if (!entry.IsObject()) {
       result.errors.push_back(at + ": must be an object");

@@ -48,8 +48,8 @@ std::unique_ptr<SchemaSet> SchemaSet::compile(const std::vector<SchemaSource>& s
   for (const auto& source : sources) {
     auto entry = std::make_unique<Entry>();
     entry->name = source.name;
-    entry->source.Parse<rapidjson::kParseValidateEncodingFlag>(source.text.data(),
-                                                               source.text.size());
+    entry->source.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
+        source.text.data(), source.text.size());
     if (entry->source.HasParseError()) {
       if (error) {
         *error = source.origin +

@@ -46,11 +46,21 @@ struct WebhookServer::Impl {
   const IngestPipeline& pipeline;
   PipelineObserver& observer;
   WebhookServerSettings settings;
-  httplib::Server server;
+  // A plain httplib::Server, or an httplib::SSLServer when TLS files are configured.
+  std::unique_ptr<httplib::Server> server_owner;
+  httplib::Server& server;
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<int> listen_fd{-1};  // the listening socket, to raise its backlog after bind
 
   Impl(const IngestPipeline& p, PipelineObserver& o, WebhookServerSettings s)
-      : pipeline(p), observer(o), settings(s) {}
+      : pipeline(p),
+        observer(o),
+        settings(s),
+        server_owner(s.tls_cert_file.empty()
+                         ? std::make_unique<httplib::Server>()
+                         : std::make_unique<httplib::SSLServer>(s.tls_cert_file.c_str(),
+                                                                s.tls_key_file.c_str())),
+        server(*server_owner) {}
 
   // Records, logs and writes one outcome. Runs on the request's worker thread.
   void respond(httplib::Response& res, const Outcome& outcome,
@@ -134,9 +144,10 @@ WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& o
   server.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second process bind the same
   // port silently and steal half the traffic; a port in use must fail the start instead.
-  server.set_socket_options([](socket_t sock) {
+  server.set_socket_options([impl = impl_.get()](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl->listen_fd.store(sock);
   });
   server.set_payload_max_length(settings.max_body_bytes);
   server.set_read_timeout(settings.read_timeout);
@@ -166,9 +177,21 @@ WebhookServer::~WebhookServer() {
 }
 
 int WebhookServer::bind(const ListenAddress& address) {
-  if (address.port == 0)
-    return impl_->server.bind_to_any_port(address.host);
-  return impl_->server.bind_to_port(address.host, address.port) ? address.port : -1;
+  const int port =
+      address.port == 0
+          ? impl_->server.bind_to_any_port(address.host)
+          : (impl_->server.bind_to_port(address.host, address.port) ? address.port : -1);
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of connects (many senders at once, or
+  // keep-alive connections reconnecting together) overflows the accept queue, and those clients
+  // see resets or 1-3 s SYN retransmits. Linux takes a second listen() on a listening socket as
+  // the new backlog (capped by net.core.somaxconn).
+  if (port >= 0 && impl_->listen_fd.load() >= 0)
+    ::listen(impl_->listen_fd.load(), SOMAXCONN);
+  return port;
+}
+
+bool WebhookServer::valid() const {
+  return impl_->server.is_valid();
 }
 
 bool WebhookServer::serve() {

@@ -12,14 +12,17 @@ namespace cmr_bridge {
 
 struct WebhookServerSettings {
   std::size_t max_body_bytes = 1024 * 1024;
-  std::size_t threads = 64;
+  std::size_t threads = 256;
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{10};
   std::chrono::seconds keep_alive_timeout{5};
   std::size_t keep_alive_max_requests = 1000;
   // Requests handled at once before new ones get 429 (each may wait up to the delivery
   // timeout on Kafka).
-  std::size_t max_in_flight = 64;
+  std::size_t max_in_flight = 256;
+  // Both set: serve HTTPS with this PEM certificate chain and key (OpenSSL).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class WebhookServer {
@@ -29,6 +32,8 @@ class WebhookServer {
                 WebhookServerSettings settings);
   ~WebhookServer();
 
+  // False when the TLS certificate or key could not be loaded.
+  bool valid() const;
   // Binds the socket; port 0 picks a free port. Returns the bound port or -1.
   int bind(const ListenAddress& address);
   // Serves until stop(); blocks the calling thread.

@@ -27,7 +27,7 @@ std::string encode_dedup_marker(const DedupMarker& marker) {
 
 std::optional<DecodedMarker> decode_dedup_marker(std::string_view value) {
   rapidjson::Document doc;
-  doc.Parse(value.data(), value.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(value.data(), value.size());
   if (doc.HasParseError() || !doc.IsObject())
     return std::nullopt;
   const auto first_seen = doc.FindMember("firstSeen");

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <regex>
 
+#include "config/env_config.h"
 #include "config/file_loaders.h"
 #include "core/envelope.h"
 #include "core/routing.h"
@@ -98,5 +99,14 @@ TEST_SUITE("contract") {
       ++refs;
     }
     CHECK(refs >= 11);
+  }
+
+  TEST_CASE("every configuration variable is documented in the README with its default") {
+    const std::string readme = read(fs::path(CMR_BRIDGE_SOURCE_DIR) / "README.md");
+    for (const auto& variable : config_variables()) {
+      const std::string name = variable.name;
+      CAPTURE(name);
+      CHECK(readme.find(std::string("`") + variable.name + "`") != std::string::npos);
+    }
   }
 }

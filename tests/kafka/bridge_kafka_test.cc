@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 
 #include "core/signature.h"
 #include "support/bridge_process.h"
@@ -290,7 +290,9 @@ TEST_SUITE("kafka") {
     }
   }
 
-  TEST_CASE_FIXTURE(BridgeFixture, "with the spool on, a dead broker keeps the bridge ready and requests durable") {
+  TEST_CASE_FIXTURE(
+      BridgeFixture,
+      "with the spool on, a dead broker keeps the bridge ready and requests durable") {
     const std::string spool = "/tmp/cmr-bridge-spool-test-" + prefix;
     BridgeProcess bridge(env({{"CMR_BRIDGE_KAFKA_BROKERS", "127.0.0.1:1"},
                               {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "500"},

@@ -38,6 +38,17 @@ TEST_SUITE("envelope") {
     CHECK(parse_envelope(body).error == EnvelopeError::kInvalidJson);
   }
 
+  TEST_CASE("a lone UTF-16 surrogate escape is invalid JSON; a proper pair is fine (fuzz F1)") {
+    const auto lone = parse_envelope(R"({"event":"m","eventId":"\uDC0B","data":{}})");
+    CHECK(lone.error == EnvelopeError::kInvalidJson);
+    CHECK(lone.detail.find("surrogate") != std::string::npos);
+    CHECK(parse_envelope(R"({"event":"m","eventId":"e","data":{"\uD800":1}})").error ==
+          EnvelopeError::kInvalidJson);
+    const auto pair =
+        parse_envelope(R"({"event":"m","eventId":"\uD83D\uDE00","data":{"k":"\uD7FF"}})");
+    CHECK(pair.error == EnvelopeError::kNone);
+  }
+
   TEST_CASE("nesting beyond the limit is refused without recursion") {
     std::string deep(100000, '[');
     deep += std::string(100000, ']');

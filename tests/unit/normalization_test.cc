@@ -193,7 +193,10 @@ TEST_SUITE("routes file") {
     CHECK(result.errors[2].find("routes[2].key") != std::string::npos);
     CHECK(result.errors[3].find("routes[3]: unknown field \"colour\"") != std::string::npos);
     CHECK(result.errors[4] == "routes.json: routes[4]: must be an object");
-    CHECK(parse_routes_file("[]", "r.json", kTopics).errors.size() == 1);
+    CHECK(parse_routes_file("[]", "r.json", kTopics).errors.size() == 1);  // fuzz F2
+    CHECK(parse_routes_file("\"x\"", "r.json", kTopics).errors.size() == 1);
+    const std::string deep = R"({"routes":)" + std::string(200000, '[');  // fuzz F3
+    CHECK(parse_routes_file(deep, "r.json", kTopics).errors.size() == 1);
     CHECK(parse_routes_file("{", "r.json", kTopics).errors.size() == 1);
   }
 }

@@ -103,11 +103,11 @@ TEST_SUITE("signature") {
         kBodyHex.substr(0, 63),
         kBodyHex + "00",
         std::string(64, 'g'),
-        "!" + kBodyBase64.substr(1),
+        std::string("!").append(kBodyBase64, 1),
         kBodyBase64.substr(0, 40),
         std::string(300, 'a'),
-        "sha1=" + kBodyHex,
-        "v1," + kBodyBase64,
+        std::string("sha1=").append(kBodyHex),
+        std::string("v1,").append(kBodyBase64),
     };
     for (const auto& header : garbled) {
       CAPTURE(header);
