@@ -47,6 +47,9 @@ if [ "${CMR_BRIDGE_SKIP_SANITIZERS:-0}" != 1 ]; then
     ctest --test-dir build-tsan --output-on-failure --no-tests=error -L 'unit|integration'
 fi
 
+step "fuzz (libFuzzer: regression inputs, then ${CMR_BRIDGE_FUZZ_SECONDS:-30} s per target)"
+bash tests/fuzz/run.sh
+
 step "metrics exposition passes promtool check metrics"
 bash deploy/local/check-metrics.sh build/cmr-bridge
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 
 namespace cmr_bench {
 namespace {
@@ -101,6 +102,33 @@ std::string admin_call(const std::string& brokers, std::chrono::milliseconds tim
   return error;
 }
 
+// The eventId of a bridge record, whatever the record format: the cmr-event-id header
+// (plain records, dead letters), ce_id (binary CloudEvents), or the "id" attribute of a
+// structured CloudEvent, which precedes "data" in the value.
+std::string event_id_of(const rd_kafka_message_t* message) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (const char* name : {"cmr-event-id", "ce_id"}) {
+      const void* value = nullptr;
+      size_t size = 0;
+      if (rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          value != nullptr)
+        return std::string(static_cast<const char*>(value), size);
+    }
+  }
+  if (message->payload == nullptr)
+    return {};
+  const std::string_view text(static_cast<const char*>(message->payload), message->len);
+  const auto data = text.find("\"data\":");
+  const auto id = text.substr(0, data).find("\"id\":\"");
+  if (!text.starts_with('{') || id == std::string_view::npos)
+    return {};
+  const auto begin = id + 6;
+  const auto end = text.find('"', begin);
+  return end == std::string_view::npos ? std::string()
+                                       : std::string(text.substr(begin, end - begin));
+}
+
 }  // namespace
 
 PartitionOffsets high_watermarks(const std::string& brokers, const std::vector<std::string>& topics,
@@ -161,18 +189,13 @@ ConsumerCheck check_event_ids(const std::string& brokers, const PartitionOffsets
         check.error = rd_kafka_message_errstr(message);
       } else if (it != end.end() && message->offset < it->second) {
         ++check.records;
-        rd_kafka_headers_t* headers = nullptr;
-        const void* value = nullptr;
-        size_t size = 0;
-        if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_header_get_last(headers, "cmr-event-id", &value, &size) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR) {
-          std::string id(static_cast<const char*>(value), size);
+        std::string id = event_id_of(message);
+        if (id.empty()) {
+          ++check.without_id;
+        } else {
           if (!accepted.contains(id))
             ++check.unexpected;
           seen.insert(std::move(id));
-        } else {
-          ++check.without_id;
         }
         if (message->offset + 1 >= it->second)
           end.erase(it);

@@ -25,13 +25,13 @@ struct ConsumerCheck {
   uint64_t expected = 0;            // accepted eventIds to find
   uint64_t missing = 0;             // accepted but not on Kafka
   uint64_t unexpected = 0;          // records whose eventId was not answered "accepted"
-  uint64_t without_id = 0;          // records without a cmr-event-id header
+  uint64_t without_id = 0;          // records whose eventId could not be read
   std::vector<std::string> sample;  // a few missing ids
   std::string error;                // empty when the check ran to the end
 };
 
-// Reads [from, to) of every partition in `to` and checks that each id in `accepted` occurs in
-// a record's cmr-event-id header. Bounded by `timeout`.
+// Reads [from, to) of every partition in `to` and checks that each id in `accepted` is the
+// eventId of a record (cmr-event-id / ce_id header or CloudEvents "id"). Bounded by `timeout`.
 ConsumerCheck check_event_ids(const std::string& brokers, const PartitionOffsets& from,
                               const PartitionOffsets& to,
                               const std::unordered_set<std::string>& accepted,

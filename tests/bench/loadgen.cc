@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -74,6 +75,7 @@ struct Options {
   Mix mix = Mix::defaults();
   std::string out;
   std::string spectrum;
+  std::string timeline;
   std::string label;
   // Consumer check.
   std::string brokers;
@@ -164,6 +166,8 @@ Options parse_run(const std::vector<std::string>& args) {
       o.out = value();
     } else if (a == "--spectrum") {
       o.spectrum = value();
+    } else if (a == "--timeline") {
+      o.timeline = value();
     } else if (a == "--label") {
       o.label = value();
     } else if (a == "--kafka-brokers") {
@@ -280,6 +284,47 @@ std::optional<long> status_field_kb(int pid, const std::string& name) {
   return std::nullopt;
 }
 
+// Context switches of every thread of `pid` (voluntary + involuntary), -1 when unreadable.
+int64_t context_switches(int pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code error;
+  int64_t total = 0;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(dir, error)) {
+    std::ifstream in(task.path() / "status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        total += std::stoll(line.substr(line.find(':') + 1));
+        any = true;
+      }
+    }
+  }
+  return any ? total : -1;
+}
+
+// TcpExt ListenOverflows from /proc/net/netstat (machine-wide): connections dropped because a
+// listener's accept queue was full.
+int64_t listen_overflows() {
+  std::ifstream in("/proc/net/netstat");
+  std::string names;
+  std::string values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0)
+      continue;
+    std::istringstream n(names);
+    std::istringstream v(values);
+    std::string name;
+    std::string value;
+    while (n >> name && v >> value) {
+      if (name == "ListenOverflows")
+        return std::stoll(value);
+    }
+  }
+  return -1;
+}
+
 // Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS.
 bool reset_peak_rss(int pid) {
   std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
@@ -290,6 +335,8 @@ bool reset_peak_rss(int pid) {
 
 struct Snapshot {
   double service_cpu = -1;
+  int64_t service_switches = -1;
+  int64_t overflows = -1;
   std::vector<double> other_cpu;
   MachineCpu machine;
   double self = 0;
@@ -298,8 +345,11 @@ struct Snapshot {
 
 Snapshot snapshot(const Options& o) {
   Snapshot s;
-  if (o.observe_pid)
+  if (o.observe_pid) {
     s.service_cpu = process_cpu(o.observe_pid).seconds;
+    s.service_switches = context_switches(o.observe_pid);
+  }
+  s.overflows = listen_overflows();
   for (const auto& [name, pid] : o.cpu_pids)
     s.other_cpu.push_back(process_cpu(pid).seconds);
   s.machine = machine_cpu();
@@ -325,6 +375,9 @@ struct Stats {
   std::vector<std::string> accepted_ids;   // fresh events answered "accepted"
   Clock::time_point last_ok{};             // last expected answer to a measured request
   uint64_t behind = 0;  // fixed rate: requests that could not be sent at their intended time
+  // Per second of the run (by completion time): expected answers, and the worst latency.
+  std::vector<uint64_t> second_ok;
+  std::vector<int64_t> second_max_us;
 };
 
 struct Shared {
@@ -355,6 +408,9 @@ void run_connection(const Shared& shared, int index, Stats& stats) {
   client.set_write_timeout(timeout);
 
   PayloadFactory factory(o.seed, o.run_prefix, index, o.mix);
+  const auto seconds = static_cast<std::size_t>(std::ceil(o.duration_s)) + 2;
+  stats.second_ok.assign(seconds, 0);
+  stats.second_max_us.assign(seconds, 0);
   Rng rng(o.seed * 31 + static_cast<uint64_t>(index) + 7);
   std::deque<PoolEntry> pool;  // recently accepted bodies, for --duplicates
   constexpr std::size_t kPoolSize = 64;
@@ -415,6 +471,9 @@ void run_connection(const Shared& shared, int index, Stats& stats) {
     bool ok = false;
     if (!result) {
       ++stats.errors["transport_" + httplib::to_string(result.error())];
+      // Nothing listening: do not spin (the loop stays bounded by time and count).
+      if (result.error() == httplib::Error::Connection)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } else {
       const int status = result->status;
       const std::string& answer = result->body;
@@ -453,6 +512,13 @@ void run_connection(const Shared& shared, int index, Stats& stats) {
         ++stats.measured_ok[kind];
         stats.last_ok = std::max(stats.last_ok, done);
       }
+      const auto second = static_cast<std::size_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(done - shared.start).count());
+      if (second < stats.second_ok.size()) {
+        stats.second_ok[second] += ok ? 1 : 0;
+        stats.second_max_us[second] =
+            std::max(stats.second_max_us[second], (done - intended).count() / 1000);
+      }
     }
   }
 }
@@ -487,6 +553,7 @@ int run(const Options& o) {
                 start + nanoseconds(static_cast<int64_t>(o.duration_s * 1e9)),
                 (o.max_requests + static_cast<uint64_t>(o.connections) - 1) /
                     static_cast<uint64_t>(o.connections)};
+  const int64_t overflows_at_start = listen_overflows();  // connects happen in the warm-up
   std::vector<Stats> stats(static_cast<std::size_t>(o.connections));
   std::vector<std::thread> threads;
   threads.reserve(stats.size());
@@ -530,6 +597,14 @@ int run(const Options& o) {
     all.bytes_sent += s.bytes_sent;
     all.behind += s.behind;
     all.last_ok = std::max(all.last_ok, s.last_ok);
+    if (all.second_ok.size() < s.second_ok.size()) {
+      all.second_ok.resize(s.second_ok.size(), 0);
+      all.second_max_us.resize(s.second_max_us.size(), 0);
+    }
+    for (std::size_t i = 0; i < s.second_ok.size(); ++i) {
+      all.second_ok[i] += s.second_ok[i];
+      all.second_max_us[i] = std::max(all.second_max_us[i], s.second_max_us[i]);
+    }
     for (const auto& [name, count] : s.errors)
       all.errors[name] += count;
     for (auto& id : s.accepted_ids)
@@ -574,6 +649,24 @@ int run(const Options& o) {
   r.add("error_kinds", error_list.empty() ? std::string("none") : error_list);
   if (o.rate > 0)
     r.add_int("sent_late", all.behind);
+  // Whole seconds inside the measurement window: the slowest one shows stalls (GC, noisy
+  // neighbours) that an average hides.
+  {
+    // The first second after the warm-up is skipped: requests sent before the window ends
+    // complete in it without being counted.
+    const auto last = static_cast<std::size_t>(std::floor(o.duration_s));  // exclusive
+    auto first = static_cast<std::size_t>(std::ceil(o.warmup_s));
+    if (first + 1 < last)
+      ++first;
+    uint64_t worst = UINT64_MAX;
+    int64_t worst_latency = 0;
+    for (std::size_t i = first; i < last && i < all.second_ok.size(); ++i) {
+      worst = std::min(worst, all.second_ok[i]);
+      worst_latency = std::max(worst_latency, all.second_max_us[i]);
+    }
+    r.add_int("slowest_second_ok", worst == UINT64_MAX ? 0 : worst);
+    r.add("slowest_second_max_latency_ms", static_cast<double>(worst_latency) / 1000.0, 1);
+  }
 
   // Which class is "the" latency of this run: the one with the most measured requests.
   int main_kind = kFresh;
@@ -620,6 +713,11 @@ int run(const Options& o) {
     r.add("service_cpu_s", cpu, 3);
     r.add("service_cores", cpu / cpu_window_s, 2);
     r.add("service_cpu_ms_per_1k", cpu * 1000.0 * per_k, 1);
+    if (before.service_switches >= 0 && after.service_switches >= 0) {
+      r.add("service_context_switches_per_request",
+            static_cast<double>(after.service_switches - before.service_switches) * per_k / 1000.0,
+            1);
+    }
     r.add("service_peak_rss_mb", peak_rss_kb ? static_cast<double>(*peak_rss_kb) / 1024.0 : -1.0,
           1);
     r.add("service_peak_rss_reset", rss_reset ? std::string("yes") : std::string("no"));
@@ -635,6 +733,9 @@ int run(const Options& o) {
   r.add("loadgen_cpu_ms_per_1k", self * 1000.0 * per_k, 1);
   const double busy = after.machine.busy - before.machine.busy;
   const double total = after.machine.total - before.machine.total;
+  // Whole run, warm-up included (machine-wide counter).
+  if (overflows_at_start >= 0 && after.overflows >= 0)
+    r.add_int("listen_overflows", static_cast<uint64_t>(after.overflows - overflows_at_start));
   r.add("machine_busy_cores", busy / cpu_window_s, 2);
   r.add("machine_cores", total / cpu_window_s, 2);
   {
@@ -677,6 +778,13 @@ int run(const Options& o) {
   if (!o.out.empty()) {
     std::ofstream out(o.out);
     out << text.str();
+  }
+  if (!o.timeline.empty()) {
+    std::ofstream out(o.timeline);
+    out << "# second_of_run ok_answers max_latency_ms (measured requests, by completion time)\n";
+    for (std::size_t i = 0; i < all.second_ok.size(); ++i)
+      out << i << " " << all.second_ok[i] << " "
+          << static_cast<double>(all.second_max_us[i]) / 1000.0 << "\n";
   }
   if (!o.spectrum.empty()) {
     std::ofstream out(o.spectrum);
