@@ -61,6 +61,10 @@ EnvelopeError expected_error(std::string_view body, const EnvelopeLimits& limits
     return EnvelopeError::kInvalidJson;
   rapidjson::Document doc;
   FUZZ_CHECK(parse_strict(body, doc), "SAX and DOM oracles disagree");
+  // Finding F1, fixed: an escape that decodes to a lone surrogate is not valid Unicode, so the
+  // bridge treats the body as invalid JSON (dead letter) instead of forwarding broken text.
+  if (!strings_are_utf8(doc))
+    return EnvelopeError::kInvalidJson;
   if (!doc.IsObject())
     return EnvelopeError::kInvalidEnvelope;
   int event = 0, event_id = 0, data = 0;
