@@ -313,14 +313,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
           const auto received = parse_rfc3339(header(record, "cmr-received-time"))
                                     .value_or(std::chrono::system_clock::now());
           const SpooledRequest request{record.value, timestamp, scheme, received};
-          const auto parsed = parse_timestamp(timestamp);
-          const auto sent =
-              !parsed ? received
-              : parsed->milliseconds
-                  ? std::chrono::system_clock::time_point(std::chrono::milliseconds(parsed->value))
-                  : std::chrono::system_clock::time_point(std::chrono::seconds(parsed->value));
-          const VerifiedRequest verified{request.body, request.timestamp, sent, received,
-                                         request.signature_scheme};
+          const VerifiedRequest verified = reverified(request);
           const Decision decision = pipeline.decide(verified);
           if (!decision.publish) {
             result = "still_failing";

@@ -6,6 +6,19 @@
 #include "core/timestamp.h"
 
 namespace cmr_bridge {
+namespace {
+// An outcome about `decision`'s event, without a delivery.
+Outcome outcome_for(const Decision& decision, OutcomeKind kind, std::string code,
+                    std::string_view signature_scheme) {
+  Outcome outcome;
+  outcome.kind = kind;
+  outcome.code = std::move(code);
+  outcome.event = decision.event;
+  outcome.event_id = decision.event_id;
+  outcome.signature_scheme = signature_scheme;
+  return outcome;
+}
+}  // namespace
 
 std::string format_rfc3339(std::chrono::system_clock::time_point time) {
   using namespace std::chrono;
@@ -114,10 +127,7 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
   parts_.observer.on_signature_verified(signature.matched);
 
   // From here the request is authentic: it is published, dead-lettered or spooled.
-  const auto parsed_timestamp = parse_timestamp(*request.timestamp);
-  const auto sent = std::chrono::system_clock::time_point(
-      parsed_timestamp->milliseconds ? std::chrono::milliseconds(parsed_timestamp->value)
-                                     : std::chrono::seconds(parsed_timestamp->value));
+  const auto sent = to_time_point(*parse_timestamp(*request.timestamp));
   const VerifiedRequest verified{request.body, *request.timestamp, sent, received,
                                  to_string(signature.matched)};
   const Decision decision = decide(verified);
@@ -127,13 +137,8 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
       const auto done =
           parts_.dedup->lookup_done(event_key(decision.event_id), body_fingerprint(request.body));
       if (done == ClaimStatus::kDuplicate) {
-        Outcome outcome;
-        outcome.kind = OutcomeKind::kDuplicate;
-        outcome.code = "duplicate";
-        outcome.event = decision.event;
-        outcome.event_id = decision.event_id;
-        outcome.signature_scheme = verified.signature_scheme;
-        return outcome;
+        return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate",
+                           verified.signature_scheme);
       }
     }
     return spool(verified, decision);
@@ -167,15 +172,14 @@ Outcome IngestPipeline::spool(const VerifiedRequest& request, const Decision& de
   return outcome;
 }
 
-Outcome IngestPipeline::forward(const SpooledRequest& request) const {
+VerifiedRequest reverified(const SpooledRequest& request) {
   const auto parsed = parse_timestamp(request.timestamp);
-  const auto sent =
-      !parsed ? request.received
-      : parsed->milliseconds
-          ? std::chrono::system_clock::time_point(std::chrono::milliseconds(parsed->value))
-          : std::chrono::system_clock::time_point(std::chrono::seconds(parsed->value));
-  const VerifiedRequest verified{request.body, request.timestamp, sent, request.received,
-                                 request.signature_scheme};
+  return {request.body, request.timestamp, parsed ? to_time_point(*parsed) : request.received,
+          request.received, request.signature_scheme};
+}
+
+Outcome IngestPipeline::forward(const SpooledRequest& request) const {
+  const VerifiedRequest verified = reverified(request);
   return publish_once(decide(verified), verified);
 }
 
@@ -191,13 +195,7 @@ Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedReq
   switch (status) {
     case ClaimStatus::kDuplicate: {
       parts_.observer.on_dedup("duplicate");
-      Outcome outcome;
-      outcome.kind = OutcomeKind::kDuplicate;
-      outcome.code = "duplicate";
-      outcome.event = decision.event;
-      outcome.event_id = decision.event_id;
-      outcome.signature_scheme = request.signature_scheme;
-      return outcome;
+      return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate", request.signature_scheme);
     }
     case ClaimStatus::kConflict: {
       parts_.observer.on_dedup("conflict");
@@ -206,24 +204,18 @@ Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedReq
                                             "eventId was already received with a different body",
                                             decision.event, decision.event_id);
       if (!dead_letter_conflicts) {
-        Outcome outcome;
-        outcome.kind = OutcomeKind::kDeadLettered;
-        outcome.code = conflict.reason;
+        Outcome outcome = outcome_for(decision, OutcomeKind::kDeadLettered, conflict.reason,
+                                      request.signature_scheme);
         outcome.message = conflict.detail;
-        outcome.event = decision.event;
-        outcome.event_id = decision.event_id;
         return outcome;
       }
       return deliver(conflict, request.signature_scheme);
     }
     case ClaimStatus::kInFlight: {
       parts_.observer.on_dedup("in_flight");
-      Outcome outcome;
-      outcome.kind = OutcomeKind::kInFlight;
-      outcome.code = "event_in_flight";
+      Outcome outcome = outcome_for(decision, OutcomeKind::kInFlight, "event_in_flight",
+                                    request.signature_scheme);
       outcome.message = "the same eventId is being published by another request; retry later";
-      outcome.event = decision.event;
-      outcome.event_id = decision.event_id;
       outcome.retry_after = settings_.retry_after;
       return outcome;
     }

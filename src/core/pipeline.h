@@ -38,6 +38,10 @@ struct VerifiedRequest {
   std::string_view signature_scheme;
 };
 
+// A spooled or dead-lettered request, verified once already, ready to be decided again.
+// The views point into `request`, which must outlive the result.
+VerifiedRequest reverified(const SpooledRequest& request);
+
 // What to do with a verified request: publish an event record, or dead-letter the raw bytes.
 struct Decision {
   bool publish = false;

@@ -44,6 +44,12 @@ std::optional<ParsedTimestamp> parse_timestamp(std::string_view header) {
   return ParsedTimestamp{value, value >= kMillisecondsThreshold};
 }
 
+std::chrono::system_clock::time_point to_time_point(const ParsedTimestamp& timestamp) {
+  using namespace std::chrono;
+  return timestamp.milliseconds ? system_clock::time_point(milliseconds(timestamp.value))
+                                : system_clock::time_point(seconds(timestamp.value));
+}
+
 TimestampError check_timestamp_window(std::optional<std::string_view> header,
                                       std::chrono::system_clock::time_point now,
                                       std::chrono::seconds tolerance) {

@@ -23,6 +23,8 @@ struct ParsedTimestamp {
 };
 
 std::optional<ParsedTimestamp> parse_timestamp(std::string_view header);
+// The instant a parsed header names.
+std::chrono::system_clock::time_point to_time_point(const ParsedTimestamp& timestamp);
 
 // Inclusive window: exactly `tolerance` away from now is accepted, one unit more is not.
 // Seconds are compared against now truncated to whole seconds; milliseconds against now in ms.

@@ -183,30 +183,17 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   auto waiter = std::make_shared<DeliveryWaiter>();
   auto opaque = std::make_unique<WaiterRef>(waiter);
 
-  HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
-  for (const auto& header : record.headers) {
-    rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
-                        header.value.data(), static_cast<ssize_t>(header.value.size()));
-  }
-  const void* key = record.key.empty() ? nullptr : record.key.data();
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      impl_->handle.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(const_cast<void*>(key), record.key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque.get()), RD_KAFKA_V_END);
-
+  const rd_kafka_resp_err_t err = enqueue(record, opaque.get());
   DeliveryReport report;
   report.topic = record.topic;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    // Not enqueued: the headers and the opaque are still ours (freed by the unique_ptrs).
+    // Not enqueued: the opaque is still ours (freed by its unique_ptr).
     report.status =
         err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? DeliveryStatus::kQueueFull : DeliveryStatus::kFailed;
     report.error = rd_kafka_err2str(err);
     return report;
   }
-  headers.release();  // librdkafka owns them now
-  opaque.release();   // returned to us in on_delivery_report
+  opaque.release();  // returned to us in on_delivery_report
 
   std::unique_lock lock(waiter->mutex);
   if (!waiter->done_cv.wait_until(lock, give_up_at, [&] { return waiter->done; })) {
@@ -221,7 +208,7 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   return report;
 }
 
-bool KafkaPublisher::publish_detached(const Record& record) {
+rd_kafka_resp_err_t KafkaPublisher::enqueue(const Record& record, void* opaque) {
   HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
   for (const auto& header : record.headers) {
     rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
@@ -233,14 +220,21 @@ bool KafkaPublisher::publish_detached(const Record& record) {
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_KEY(const_cast<void*>(key), record.key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  // Enqueued: librdkafka owns the headers now. Not enqueued: they are still ours.
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    headers.release();
+  return err;
+}
+
+bool KafkaPublisher::publish_detached(const Record& record) {
+  const rd_kafka_resp_err_t err = enqueue(record, nullptr);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     g_detached_failures.fetch_add(1, std::memory_order_relaxed);
     log_warn("detached record not enqueued",
              {{"topic", record.topic}, {"code", rd_kafka_err2name(err)}});
     return false;
   }
-  headers.release();
   return true;
 }
 

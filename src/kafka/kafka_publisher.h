@@ -2,6 +2,8 @@
 // delivery reports, and a probe thread that tracks whether the cluster answers.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -58,6 +60,8 @@ class KafkaPublisher final : public Publisher {
  private:
   struct Impl;
   explicit KafkaPublisher(std::unique_ptr<Impl> impl);
+  // Hands one record to librdkafka (copying it); `opaque` comes back in its delivery report.
+  rd_kafka_resp_err_t enqueue(const Record& record, void* opaque);
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> reachable_{false};
 };
