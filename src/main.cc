@@ -173,8 +173,8 @@ std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTabl
   }
   std::vector<TopicSpec> specs;
   for (const auto& name : names) {
-    specs.push_back(
-        {name, config.kafka.topic_partitions, config.kafka.topic_replication_factor, {}});
+    specs.push_back({name, config.kafka.topic_partitions, config.kafka.topic_replication_factor,
+                     config.kafka.topic_configs});
   }
   if (config.dedup.enabled) {
     const auto retention_ms =

@@ -27,6 +27,8 @@ struct KafkaSettings {
   bool create_topics = true;
   int topic_partitions = 6;           // -1 = broker default
   int topic_replication_factor = -1;  // -1 = broker default
+  // Configs for the event and dead-letter topics the bridge creates (e.g. min.insync.replicas).
+  std::vector<std::pair<std::string, std::string>> topic_configs;
   std::string client_id = "cmr-bridge";
   // Extra librdkafka properties (CMR_BRIDGE_KAFKA_PROP_<name>), applied last.
   std::vector<std::pair<std::string, std::string>> extra_properties;

@@ -145,6 +145,9 @@ const std::vector<ConfigVariable>& config_variables() {
        "Partitions for topics the bridge creates (-1 = broker default)."},
       {"CMR_BRIDGE_TOPIC_REPLICATION_FACTOR", "-1",
        "Replication factor for topics the bridge creates (-1 = broker default)."},
+      {"CMR_BRIDGE_TOPIC_CONFIGS", "(none)",
+       "Topic configs for the event and dead-letter topics the bridge creates, comma-separated "
+       "name=value (e.g. min.insync.replicas=2,retention.ms=1209600000)."},
       {"CMR_BRIDGE_MAX_BODY_BYTES", "1048576",
        "Largest accepted request body; larger answers 413."},
       {"CMR_BRIDGE_HTTP_THREADS", "256",
@@ -409,6 +412,24 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
     r.fail(c.tls_cert_file.empty() ? "CMR_BRIDGE_TLS_CERT_FILE" : "CMR_BRIDGE_TLS_KEY_FILE",
            "is required when the other TLS file is set");
   }
+  if (const auto* configs = r.raw("CMR_BRIDGE_TOPIC_CONFIGS")) {
+    std::string_view rest = *configs;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto entry = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (entry.empty())
+        continue;
+      const auto eq = entry.find('=');
+      if (eq == std::string_view::npos || eq == 0 || eq + 1 == entry.size()) {
+        r.fail("CMR_BRIDGE_TOPIC_CONFIGS",
+               "entries must be name=value, got \"" + std::string(entry) + "\"");
+        break;
+      }
+      c.kafka.topic_configs.emplace_back(std::string(trim(entry.substr(0, eq))),
+                                         std::string(trim(entry.substr(eq + 1))));
+    }
+  }
   r.string("CMR_BRIDGE_SCHEMA_DIR", c.schema_dir);
   r.string("CMR_BRIDGE_ROUTES_FILE", c.routes_file);
   r.string("CMR_BRIDGE_CLOUDEVENTS_SOURCE", c.cloudevents_source);
@@ -468,6 +489,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
       {"create_topics", c.kafka.create_topics ? "true" : "false"},
       {"topic_partitions", std::to_string(c.kafka.topic_partitions)},
       {"topic_replication_factor", std::to_string(c.kafka.topic_replication_factor)},
+      {"topic_configs", std::to_string(c.kafka.topic_configs.size()) + " set"},
       {"max_body_bytes", std::to_string(c.max_body_bytes)},
       {"http_threads", std::to_string(c.http_threads)},
       {"log_level", c.log_level},

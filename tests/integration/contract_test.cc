@@ -12,6 +12,7 @@
 #include "config/file_loaders.h"
 #include "core/envelope.h"
 #include "core/routing.h"
+#include "metrics/prometheus_observer.h"
 
 using namespace cmr_bridge;
 namespace fs = std::filesystem;
@@ -108,5 +109,19 @@ TEST_SUITE("contract") {
       CAPTURE(name);
       CHECK(readme.find(std::string("`") + variable.name + "`") != std::string::npos);
     }
+  }
+
+  TEST_CASE("every metric the bridge exposes is documented in the README") {
+    const std::string readme = read(fs::path(CMR_BRIDGE_SOURCE_DIR) / "README.md");
+    const std::string scrape = PrometheusObserver().scrape();
+    int metrics = 0;
+    for (std::size_t at = scrape.find("# HELP "); at != std::string::npos;
+         at = scrape.find("# HELP ", at + 1)) {
+      const std::string name = scrape.substr(at + 7, scrape.find(' ', at + 7) - at - 7);
+      CAPTURE(name);
+      CHECK(readme.find("`" + name + "`") != std::string::npos);
+      ++metrics;
+    }
+    CHECK(metrics > 10);
   }
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/signature.h"
+#include "kafka/kafka_publisher.h"
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
@@ -179,5 +180,21 @@ TEST_SUITE("kafka dedup") {
                         line.find(prefix + "webhooks.dedup") != std::string::npos);
     }
     CHECK(named);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "topics are created with the configured configs; the dedup topic compacted") {
+    auto bridge = start(env({{"CMR_BRIDGE_TOPIC_CONFIGS", "retention.ms=123456789"}}));
+    ProducerSettings settings;
+    settings.kafka.brokers = brokers;
+    std::string error;
+    auto admin = KafkaPublisher::create(settings, &error);
+    REQUIRE(admin);
+    CHECK(admin->topic_config(order_topic(), "retention.ms", 10s, &error) ==
+          std::optional<std::string>("123456789"));
+    CHECK(admin->topic_config(prefix + "webhooks.dedup", "cleanup.policy", 10s, &error) ==
+          std::optional<std::string>("compact,delete"));
+    CHECK(admin->topic_config(prefix + "webhooks.dedup", "retention.ms", 10s, &error) ==
+          std::optional<std::string>("604800000"));
   }
 }

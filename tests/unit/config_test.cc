@@ -131,4 +131,17 @@ TEST_SUITE("config") {
     merge_config_file({}, "{nope", "bridge.json", errors);
     CHECK(errors.size() == 1);
   }
+
+  TEST_CASE("topic configs are name=value pairs") {
+    const auto ok = load_config_from_env(
+        {{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+         {"CMR_BRIDGE_TOPIC_CONFIGS", "min.insync.replicas=2, retention.ms=1209600000"}});
+    REQUIRE(ok.ok());
+    REQUIRE(ok.config.kafka.topic_configs.size() == 2);
+    CHECK(ok.config.kafka.topic_configs[0] ==
+          std::pair<std::string, std::string>{"min.insync.replicas", "2"});
+    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                         {"CMR_BRIDGE_TOPIC_CONFIGS", "retention.ms"}}),
+                   "CMR_BRIDGE_TOPIC_CONFIGS"));
+  }
 }
