@@ -1,18 +1,19 @@
-#!/ usr / bin / env bash
-#Runs the fault tier against its own broker(127.0.0.1 : 19092, data in <build> / fault - kafka)
-#and prints the results table that the README quotes.Build first(deploy / local / build.sh).
-set - euo pipefail root = $(cd-- "$(dirname -- " $ { BASH_SOURCE[0] } ")/../.." && pwd - P) build =
-${CMR_BRIDGE_BUILD_DIR : -$root / build} fault_broker =
-    (env CMR_KAFKA_HOME = "$build/fault-kafka" CMR_KAFKA_PORT = 19092 CMR_KAFKA_CONTROLLER_PORT =
-         19093 CMR_KAFKA_TOPICS = fault.warmup bash "$root/deploy/local/kafka.sh") cleanup() {
-  "${fault_broker[@]}" stop > / dev / null 2 > &1 || true;
-}
+#!/usr/bin/env bash
+# Runs the fault tier against its own broker (127.0.0.1:19092, data in <build>/fault-kafka)
+# and prints the results table that the README quotes. Build first (deploy/local/build.sh).
+set -euo pipefail
+root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+build=${CMR_BRIDGE_BUILD_DIR:-$root/build}
+fault_broker=(env CMR_KAFKA_HOME="$build/fault-kafka" CMR_KAFKA_PORT=19092
+              CMR_KAFKA_CONTROLLER_PORT=19093 CMR_KAFKA_TOPICS=fault.warmup
+              bash "$root/deploy/local/kafka.sh")
+cleanup() { "${fault_broker[@]}" stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-#A clean broker each run : scenarios must not see an earlier run's data.
-    if[-d "$build/fault-kafka/data"];
-then "${fault_broker[@]}" reset > / dev / null;
-fi rm - rf "$build" / fault - spool - * "$build/fault-results.md" ctest-- test -
-    dir "$build" --output - on - failure-- no - tests =
-    error - L fault echo echo "Fault scenarios ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores):" cat
-                              "$build/fault-results.md"
+# A clean broker each run: scenarios must not see an earlier run's data.
+if [ -d "$build/fault-kafka/data" ]; then "${fault_broker[@]}" reset >/dev/null; fi
+rm -rf "$build"/fault-spool-* "$build/fault-results.md"
+ctest --test-dir "$build" --output-on-failure --no-tests=error -L fault
+echo
+echo "Fault scenarios ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores):"
+cat "$build/fault-results.md"
