@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# README command 2: install what is missing, build, start the local Kafka, run every test
-# tier (unit, integration, kafka), the sanitizer builds and the format check, stop Kafka.
-# Exits non-zero on any failure. .ci/run calls exactly this.
+# README command 2: install what is missing, check the format, build, start the local Kafka,
+# run every test tier (unit, integration, kafka, fault), the ASan+UBSan and TSan builds, the
+# fuzz targets, promtool on /metrics, the Kubernetes checks and the container image build;
+# stop Kafka. Exits non-zero on any failure. .ci/run calls exactly this.
 #
 #   CMR_BRIDGE_SKIP_SANITIZERS=1  skip the ASan+UBSan and TSan builds (quicker local loop)
 set -euo pipefail
