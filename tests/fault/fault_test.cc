@@ -33,7 +33,12 @@ using Clock = std::chrono::steady_clock;
 // The broker this tier stops, starts and kills.
 struct FaultBroker {
   std::string home = std::string(CMR_BRIDGE_BUILD_DIR) + "/fault-kafka";
-  const std::string brokers = "127.0.0.1:19092";
+  // $CMR_BRIDGE_FAULT_KAFKA_PORT (default 19092); the controller listens on the next port.
+  const int port = [] {
+    const char* env = std::getenv("CMR_BRIDGE_FAULT_KAFKA_PORT");
+    return env != nullptr && *env != '\0' ? std::atoi(env) : 19092;
+  }();
+  const std::string brokers = "127.0.0.1:" + std::to_string(port);
 
   FaultBroker() {
     fs::create_directories(home);
@@ -44,11 +49,11 @@ struct FaultBroker {
     }
   }
   int run(const std::string& command) const {
-    const std::string line = "CMR_KAFKA_HOME='" + home +
-                             "' CMR_KAFKA_PORT=19092 CMR_KAFKA_CONTROLLER_PORT=19093 "
-                             "CMR_KAFKA_TOPICS=fault.warmup bash '" CMR_BRIDGE_SOURCE_DIR
-                             "/deploy/local/kafka.sh' " +
-                             command + " >>'" + home + "/script.log' 2>&1";
+    const std::string line =
+        "CMR_KAFKA_HOME='" + home + "' CMR_KAFKA_PORT=" + std::to_string(port) +
+        " CMR_KAFKA_CONTROLLER_PORT=" + std::to_string(port + 1) +
+        " CMR_KAFKA_TOPICS=fault.warmup bash '" CMR_BRIDGE_SOURCE_DIR "/deploy/local/kafka.sh' " +
+        command + " >>'" + home + "/script.log' 2>&1";
     return std::system(line.c_str());
   }
   void start() const { REQUIRE(run("start") == 0); }

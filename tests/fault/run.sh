@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs the fault tier against its own broker (127.0.0.1:19092, data in <build>/fault-kafka)
-# and prints the results table that the README quotes. Build first (deploy/local/build.sh).
+# Runs the fault tier against its own broker (127.0.0.1:$CMR_BRIDGE_FAULT_KAFKA_PORT, default
+# 19092, controller on the next port; data in <build>/fault-kafka) and prints the results table
+# that the README quotes. Build first (deploy/local/build.sh).
 set -euo pipefail
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 build=${CMR_BRIDGE_BUILD_DIR:-$root/build}
-fault_broker=(env CMR_KAFKA_HOME="$build/fault-kafka" CMR_KAFKA_PORT=19092
-              CMR_KAFKA_CONTROLLER_PORT=19093 CMR_KAFKA_TOPICS=fault.warmup
+port=${CMR_BRIDGE_FAULT_KAFKA_PORT:-19092}
+export CMR_BRIDGE_FAULT_KAFKA_PORT=$port
+fault_broker=(env CMR_KAFKA_HOME="$build/fault-kafka" CMR_KAFKA_PORT="$port"
+              CMR_KAFKA_CONTROLLER_PORT=$((port + 1)) CMR_KAFKA_TOPICS=fault.warmup
               bash "$root/deploy/local/kafka.sh")
 cleanup() { "${fault_broker[@]}" stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
