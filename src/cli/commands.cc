@@ -20,7 +20,8 @@ struct SignOptions {
   std::string timestamp;
   SignatureScheme scheme = SignatureScheme::kBodyHex;
   std::string file;
-  std::string url;  // send only
+  std::string url;   // send only
+  std::string body;  // the contents of `file`
 };
 
 std::optional<std::string> read_body(const std::string& file) {
@@ -78,6 +79,12 @@ std::optional<SignOptions> parse(const std::vector<std::string>& args, bool with
     std::cerr << "no key: pass --key or set CMR_BRIDGE_SIGNING_KEYS\n";
     return std::nullopt;
   }
+  auto body = read_body(options.file);
+  if (!body) {
+    std::cerr << "cannot read " << options.file << "\n";
+    return std::nullopt;
+  }
+  options.body = std::move(*body);
   if (options.timestamp.empty()) {
     options.timestamp = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                            std::chrono::system_clock::now().time_since_epoch())
@@ -97,13 +104,8 @@ int run_sign_command(const std::vector<std::string>& args) {
   const auto options = parse(args, false, kSignUsage);
   if (!options)
     return 2;
-  const auto body = read_body(options->file);
-  if (!body) {
-    std::cerr << "cannot read " << options->file << "\n";
-    return 2;
-  }
   const auto signature =
-      compute_signature(options->key, options->scheme, options->timestamp, *body);
+      compute_signature(options->key, options->scheme, options->timestamp, options->body);
   std::cout << "cmr-x-timestamp: " << options->timestamp << "\n"
             << "cmr-x-signature: " << signature << "\n";
   return 0;
@@ -113,11 +115,6 @@ int run_send_command(const std::vector<std::string>& args) {
   const auto options = parse(args, true, kSendUsage);
   if (!options)
     return 2;
-  const auto body = read_body(options->file);
-  if (!body) {
-    std::cerr << "cannot read " << options->file << "\n";
-    return 2;
-  }
   const std::string& url = options->url;
   const auto scheme_end = url.find("://");
   const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
@@ -130,9 +127,9 @@ int run_send_command(const std::vector<std::string>& args) {
   const httplib::Headers headers = {
       {"cmr-x-timestamp", options->timestamp},
       {"cmr-x-signature",
-       compute_signature(options->key, options->scheme, options->timestamp, *body)},
+       compute_signature(options->key, options->scheme, options->timestamp, options->body)},
   };
-  const auto result = client.Post(path, headers, *body, "application/json");
+  const auto result = client.Post(path, headers, options->body, "application/json");
   if (!result) {
     std::cerr << "request failed: " << httplib::to_string(result.error()) << "\n";
     return 1;

@@ -26,6 +26,7 @@ struct ScanRange {
   std::optional<int64_t> from_offset;  // per partition; default: the beginning
   std::optional<std::chrono::system_clock::time_point> since;  // by record timestamp
   std::optional<std::chrono::system_clock::time_point> until;  // exclusive
+  bool missing_topic_is_empty = false;  // false: a missing topic is an error (likely a typo)
 };
 
 // Calls `visit` for each record in range, partition by partition in offset order. Returns an

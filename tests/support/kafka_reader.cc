@@ -6,6 +6,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "kafka/topic_scan.h"
+
 namespace cmr_bridge::test {
 namespace {
 struct HandleDeleter {
@@ -95,82 +97,20 @@ bool broker_reachable(const std::string& brokers, std::chrono::milliseconds time
 
 std::vector<ConsumedRecord> read_topic(const std::string& brokers, const std::string& topic,
                                        std::chrono::milliseconds timeout) {
-  Handle rk = make_consumer(brokers);
-  const int timeout_ms = static_cast<int>(timeout.count());
-  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* metadata = nullptr;
-  const auto err = rd_kafka_metadata(rk.get(), 0, handle, &metadata, timeout_ms);
-  rd_kafka_topic_destroy(handle);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw std::runtime_error("metadata for " + topic + ": " + rd_kafka_err2str(err));
-  }
-  std::vector<int32_t> partitions;
-  if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
-      partitions.push_back(metadata->topics[0].partitions[i].id);
-    }
-  }
-  rd_kafka_metadata_destroy(metadata);
-
+  KafkaSettings kafka;
+  kafka.brokers = brokers;
+  kafka.client_id = "cmr-bridge-tests";
+  ScanRange range;
+  range.missing_topic_is_empty = true;
   std::vector<ConsumedRecord> records;
-  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(1);
-  std::size_t to_finish = 0;
-  for (int32_t partition : partitions) {
-    int64_t low = 0;
-    int64_t high = 0;
-    const auto werr = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &low,
-                                                       &high, timeout_ms);
-    if (werr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_topic_partition_list_destroy(assignment);
-      throw std::runtime_error("watermarks for " + topic + ": " + rd_kafka_err2str(werr));
-    }
-    if (high > low) {
-      rd_kafka_topic_partition_list_add(assignment, topic.c_str(), partition)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-      ++to_finish;
-    }
-  }
-  if (to_finish == 0) {
-    rd_kafka_topic_partition_list_destroy(assignment);
-    return records;
-  }
-  rd_kafka_assign(rk.get(), assignment);
-  rd_kafka_topic_partition_list_destroy(assignment);
-
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (to_finish > 0 && std::chrono::steady_clock::now() < until) {
-    rd_kafka_message_t* message = rd_kafka_consumer_poll(rk.get(), 200);
-    if (message == nullptr)
-      continue;
-    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      --to_finish;
-    } else if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ConsumedRecord record;
-      record.topic = topic;
-      record.partition = message->partition;
-      record.offset = message->offset;
-      if (message->key)
-        record.key.assign(static_cast<const char*>(message->key), message->key_len);
-      if (message->payload) {
-        record.value.assign(static_cast<const char*>(message->payload), message->len);
-      }
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name = nullptr;
-        const void* value = nullptr;
-        size_t size = 0;
-        for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-          record.headers[name] = value ? std::string(static_cast<const char*>(value), size) : "";
-        }
-      }
-      records.push_back(std::move(record));
-    }
-    rd_kafka_message_destroy(message);
-  }
-  if (to_finish > 0)
-    throw std::runtime_error("timed out reading " + topic);
+  const std::string error = scan_topic(
+      kafka, topic, range,
+      [&](const ScannedRecord& r) {
+        records.push_back({topic, r.partition, r.offset, r.key, r.value, r.headers});
+      },
+      timeout);
+  if (!error.empty())
+    throw std::runtime_error(error);
   return records;
 }
 
