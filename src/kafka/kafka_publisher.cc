@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "kafka/client_common.h"
+#include "kafka/delivery_signal.h"
 #include "kafka/kafka_admin.h"
 #include "log/logger.h"
 
@@ -25,14 +26,16 @@ struct HeadersDeleter {
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 // One per in-flight record. Shared by the publishing thread (which may stop waiting at its
-// deadline) and the poll thread (which fills it from the delivery report).
+// deadline) and the poll thread (which fills `report`, then sets `delivered`).
 struct DeliveryWaiter {
-  std::mutex mutex;
-  std::condition_variable done_cv;
-  bool done = false;
-  DeliveryReport report;
+  DeliverySignal delivered;
+  DeliveryReport report;  // written by the poll thread before `delivered` is set
 };
 using WaiterRef = std::shared_ptr<DeliveryWaiter>;
 
@@ -51,7 +54,6 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
     return;
   }
   DeliveryWaiter& waiter = **ref;
-  std::lock_guard lock(waiter.mutex);
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     waiter.report.status = DeliveryStatus::kDelivered;
     waiter.report.partition = message->partition;
@@ -60,8 +62,7 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
     waiter.report.status = DeliveryStatus::kFailed;
     waiter.report.error = rd_kafka_err2str(message->err);
   }
-  waiter.done = true;
-  waiter.done_cv.notify_all();
+  waiter.delivered.set();
 }
 
 }  // namespace
@@ -69,6 +70,8 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
 struct KafkaPublisher::Impl {
   ProducerSettings settings;
   HandlePtr handle;
+  std::mutex prepared_mutex;
+  std::vector<TopicPtr> prepared_topics;  // released before `handle` (declared after it)
   std::atomic<bool> stopping{false};
   std::thread poller;
   std::thread prober;
@@ -195,8 +198,7 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   }
   opaque.release();  // returned to us in on_delivery_report
 
-  std::unique_lock lock(waiter->mutex);
-  if (!waiter->done_cv.wait_until(lock, give_up_at, [&] { return waiter->done; })) {
+  if (!waiter->delivered.wait_until(give_up_at)) {
     report.status = DeliveryStatus::kTimedOut;
     report.error = "no delivery report before the deadline";
     return report;
@@ -204,7 +206,7 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   report.status = waiter->report.status;
   report.partition = waiter->report.partition;
   report.offset = waiter->report.offset;
-  report.error = waiter->report.error;
+  report.error = std::move(waiter->report.error);
   return report;
 }
 
@@ -255,6 +257,25 @@ bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {
 std::string KafkaPublisher::ensure_topics(const std::vector<TopicSpec>& topics,
                                           std::chrono::milliseconds timeout) {
   return create_missing_topics(impl_->handle.get(), topics, timeout);
+}
+
+void KafkaPublisher::prepare_topics(const std::vector<std::string>& topics,
+                                    std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(impl_->prepared_mutex);
+    for (const auto& name : topics) {
+      if (rd_kafka_topic_t* topic = rd_kafka_topic_new(impl_->handle.get(), name.c_str(), nullptr))
+        impl_->prepared_topics.emplace_back(topic);
+    }
+  }
+  // all_topics = 0: the topics this handle knows, which now include `topics`.
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto err = rd_kafka_metadata(impl_->handle.get(), 0, nullptr, &metadata,
+                                     static_cast<int>(timeout.count()));
+  if (metadata)
+    rd_kafka_metadata_destroy(metadata);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    log_warn("topic metadata not prepared", {{"code", rd_kafka_err2name(err)}});
 }
 
 std::optional<std::string> KafkaPublisher::topic_config(const std::string& topic,

@@ -58,6 +58,10 @@ void TopicProvisioner::run() {
       }
     }
     if (checked) {
+      std::vector<std::string> names;
+      for (const auto& topic : topics_)
+        names.push_back(topic.name);
+      publisher_.prepare_topics(names, std::chrono::seconds(5));
       done_.store(true);
       return;
     }
