@@ -261,7 +261,8 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
   if (config.dedup.enabled) {
     dedup =
         std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
-    reader = DedupTopicReader::create(config.kafka, config.dedup.topic, *dedup, &error);
+    const std::string writer_id = new_dedup_writer_id();
+    reader = DedupTopicReader::create(config.kafka, config.dedup.topic, writer_id, *dedup, &error);
     if (!reader) {
       std::cerr << "config error: " << error << "\n";
       return kExitConfig;
@@ -273,7 +274,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
       std::cerr << "the dedup topic " << config.dedup.topic << " could not be read within 60 s\n";
       return kExitRuntime;
     }
-    writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic);
+    writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic, writer_id);
   }
   PipelineSettings settings;
   settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
@@ -418,13 +419,14 @@ int serve(const std::string& executable) {
     dedup =
         std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
     std::string reader_error;
-    dedup_reader =
-        DedupTopicReader::create(config.kafka, config.dedup.topic, *dedup, &reader_error);
+    const std::string writer_id = new_dedup_writer_id();
+    dedup_reader = DedupTopicReader::create(config.kafka, config.dedup.topic, writer_id, *dedup,
+                                            &reader_error);
     if (!dedup_reader) {
       std::cerr << "config error: " << reader_error << "\n";
       return kExitConfig;
     }
-    dedup_writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic);
+    dedup_writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic, writer_id);
   }
 
   std::unique_ptr<FileSpool> spool;
@@ -501,7 +503,8 @@ int serve(const std::string& executable) {
     }
     if (dedup) {
       metrics.set_dedup_state(dedup->size(), dedup->in_flight(), dedup_reader->warmed(),
-                              dedup_reader->warmup_seconds(), dedup_reader->markers_loaded());
+                              dedup_reader->warmup_seconds(), dedup_reader->markers_loaded(),
+                              dedup_reader->markers_skipped());
     }
     return metrics.scrape();
   });

@@ -72,7 +72,11 @@ struct PrometheusObserver::Impl {
   prometheus::Gauge& dedup_warmup_seconds =
       gauge("cmr_bridge_dedup_warmup_seconds", "Time the start-up read of the dedup topic took.");
   prometheus::Gauge& dedup_markers_loaded =
-      gauge("cmr_bridge_dedup_markers_loaded", "Markers read from the dedup topic since start.");
+      gauge("cmr_bridge_dedup_markers_loaded",
+            "Markers of other replicas and earlier runs applied from the dedup topic since start.");
+  prometheus::Gauge& dedup_own_markers_skipped =
+      gauge("cmr_bridge_dedup_own_markers_skipped",
+            "Markers this process wrote, read back from the dedup topic and skipped.");
 
   prometheus::Gauge& spool_bytes =
       gauge("cmr_bridge_spool_bytes", "Unforwarded bytes in the local spool.");
@@ -141,12 +145,14 @@ void PrometheusObserver::set_in_flight(std::size_t requests) {
 }
 
 void PrometheusObserver::set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
-                                         double warmup_seconds, std::size_t markers_loaded) {
+                                         double warmup_seconds, std::size_t markers_loaded,
+                                         std::size_t own_markers_skipped) {
   impl_->dedup_entries.Set(static_cast<double>(entries));
   impl_->dedup_in_flight.Set(static_cast<double>(in_flight));
   impl_->dedup_warmed.Set(warmed ? 1 : 0);
   impl_->dedup_warmup_seconds.Set(warmup_seconds);
   impl_->dedup_markers_loaded.Set(static_cast<double>(markers_loaded));
+  impl_->dedup_own_markers_skipped.Set(static_cast<double>(own_markers_skipped));
 }
 
 void PrometheusObserver::on_http_response(std::string_view route, int status) {

@@ -27,7 +27,8 @@ class PrometheusObserver final : public PipelineObserver {
                        uint64_t forwarder_errors, uint64_t append_failures);
   void set_in_flight(std::size_t requests);
   void set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
-                       double warmup_seconds, std::size_t markers_loaded);
+                       double warmup_seconds, std::size_t markers_loaded,
+                       std::size_t own_markers_skipped);
 
   // Prometheus text exposition format 0.0.4. Thread-safe.
   std::string scrape() const;

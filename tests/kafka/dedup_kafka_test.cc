@@ -60,6 +60,24 @@ struct DedupFixture {
          {"cmr-x-signature", compute_signature(kTestKey, SignatureScheme::kBodyHex, ts, body)}},
         body, "application/json");
   }
+  // The value of an unlabelled gauge, once it equals `want` (polled up to 10 s); else the last.
+  static std::string gauge_once(int admin_port, const std::string& name, const std::string& want) {
+    std::string value = "(absent)";
+    for (int i = 0; i < 100 && value != want; ++i) {
+      if (i > 0)
+        std::this_thread::sleep_for(100ms);
+      httplib::Client admin("127.0.0.1", admin_port);
+      const auto res = admin.Get("/metrics");
+      if (!res)
+        continue;
+      const auto at = res->body.find("\n" + name + " ");
+      if (at != std::string::npos) {
+        const auto start = at + name.size() + 2;
+        value = res->body.substr(start, res->body.find('\n', start) - start);
+      }
+    }
+    return value;
+  }
   static std::string status_of(const httplib::Result& res) {
     if (!res)
       return "no response";
@@ -126,9 +144,17 @@ TEST_SUITE("kafka dedup") {
     auto a = start(env());
     auto b = start(env());
     CHECK(status_of(post(a->port(), kDomainOrderSuccess)) == "200 accepted");
-    std::this_thread::sleep_for(1s);  // the sender retries ~30 s later; B tails within ~100 ms
+    // The sender retries ~30 s later; B applies A's marker well before (tailing, ~100 ms).
+    CHECK(gauge_once(b->admin_port(), "cmr_bridge_dedup_markers_loaded", "1") == "1");
     CHECK(status_of(post(b->port(), kDomainOrderSuccess)) == "200 duplicate");
     CHECK(read_topic(brokers, order_topic()).size() == 1);
+    // A read its own marker back and skipped it: the marker names A's writer id.
+    CHECK(gauge_once(a->admin_port(), "cmr_bridge_dedup_own_markers_skipped", "1") == "1");
+    CHECK(gauge_once(a->admin_port(), "cmr_bridge_dedup_markers_loaded", "0") == "0");
+    CHECK(gauge_once(b->admin_port(), "cmr_bridge_dedup_own_markers_skipped", "0") == "0");
+    const auto markers = read_topic(brokers, prefix + "webhooks.dedup");
+    REQUIRE(markers.size() == 1);
+    CHECK(markers[0].headers.at("cmr-dedup-writer").size() == 32);
   }
 
   TEST_CASE_FIXTURE(DedupFixture,

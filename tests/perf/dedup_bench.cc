@@ -88,7 +88,7 @@ void warmup_figures(const std::string& brokers, std::size_t markers) {
     return;
   }
   auto start = Steady::now();
-  DedupMarkerWriter writer(*publisher, topic);
+  DedupMarkerWriter writer(*publisher, topic, new_dedup_writer_id());
   for (std::size_t i = 0; i < markers; ++i) {
     writer.record({"EVT" + std::to_string(i), i, std::chrono::system_clock::now(),
                    "cmr.order.events", 1, static_cast<int64_t>(i)});
@@ -103,7 +103,7 @@ void warmup_figures(const std::string& brokers, std::size_t markers) {
   start = Steady::now();
   KafkaSettings kafka;
   kafka.brokers = brokers;
-  auto reader = DedupTopicReader::create(kafka, topic, cache, &error);
+  auto reader = DedupTopicReader::create(kafka, topic, /*own_writer_id=*/"", cache, &error);
   while (reader && !reader->warmed() && seconds_since(start) < 300) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
