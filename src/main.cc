@@ -181,7 +181,7 @@ std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTabl
         std::chrono::duration_cast<std::chrono::milliseconds>(config.dedup.ttl).count();
     specs.push_back(
         {config.dedup.topic,
-         config.kafka.topic_partitions,
+         config.dedup.topic_partitions,
          config.kafka.topic_replication_factor,
          {{"cleanup.policy", "compact,delete"}, {"retention.ms", std::to_string(retention_ms)}}});
   }

@@ -39,6 +39,9 @@ struct DedupConfig {
   std::string topic = "cmr.webhooks.dedup";  // compacted marker topic
   std::size_t capacity = 5'000'000;          // eventIds held in memory
   std::chrono::seconds ttl{7 * 24 * 3600};   // also the marker topic's retention
+  // Partitions when the bridge creates the marker topic. Every replica reads all of them, so
+  // more partitions buy nothing and cost one produce request per partition per batch.
+  int topic_partitions = 1;  // -1 = broker default
 };
 
 enum class RecordFormat { kCloudEventsStructured, kCloudEventsBinary };

@@ -190,6 +190,9 @@ const std::vector<ConfigVariable>& config_variables() {
        "eventIds remembered in memory (about 40 bytes each); the oldest are evicted first."},
       {"CMR_BRIDGE_DEDUP_TTL_S", "604800",
        "How long an eventId is remembered (and the marker topic's retention.ms when created)."},
+      {"CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "1",
+       "Partitions when the bridge creates the marker topic (-1 = broker default). Every replica "
+       "reads every partition; one keeps marker writes in one batch."},
       {"CMR_BRIDGE_CREDENTIALS", "passthrough",
        "What happens to credential fields (password, appPassword, authenticatorSecret, plus "
        "CMR_BRIDGE_CREDENTIAL_FIELDS) in published data: passthrough, redact (\"[REDACTED]\") "
@@ -376,6 +379,9 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   int64_t dedup_ttl = c.dedup.ttl.count();
   r.integer("CMR_BRIDGE_DEDUP_TTL_S", dedup_ttl, 60, 365LL * 24 * 3600);
   c.dedup.ttl = std::chrono::seconds(dedup_ttl);
+  r.integer("CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", c.dedup.topic_partitions, -1, 10000);
+  if (c.dedup.topic_partitions == 0)
+    r.fail("CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "must not be 0");
   r.integer("CMR_BRIDGE_MAX_IN_FLIGHT", c.max_in_flight, 1, 100000);
   int64_t read_timeout = c.read_timeout.count();
   r.integer("CMR_BRIDGE_READ_TIMEOUT_S", read_timeout, 1, 300);
@@ -512,6 +518,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
       {"dedup_topic", c.dedup.topic},
       {"dedup_capacity", std::to_string(c.dedup.capacity)},
       {"dedup_ttl_s", std::to_string(c.dedup.ttl.count())},
+      {"dedup_topic_partitions", std::to_string(c.dedup.topic_partitions)},
   };
   for (const auto& [name, value] : c.kafka.extra_properties) {
     const bool secret =

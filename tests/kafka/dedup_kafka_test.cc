@@ -209,7 +209,8 @@ TEST_SUITE("kafka dedup") {
   }
 
   TEST_CASE_FIXTURE(DedupFixture,
-                    "topics are created with the configured configs; the dedup topic compacted") {
+                    "topics are created with the configured configs; the dedup topic compacted, "
+                    "with one partition") {
     auto bridge = start(env({{"CMR_BRIDGE_TOPIC_CONFIGS", "retention.ms=123456789"}}));
     ProducerSettings settings;
     settings.kafka.brokers = brokers;
@@ -222,5 +223,7 @@ TEST_SUITE("kafka dedup") {
           std::optional<std::string>("compact,delete"));
     CHECK(admin->topic_config(prefix + "webhooks.dedup", "retention.ms", 10s, &error) ==
           std::optional<std::string>("604800000"));
+    CHECK(partition_count(brokers, order_topic()) == 3);  // CMR_BRIDGE_TOPIC_PARTITIONS
+    CHECK(partition_count(brokers, prefix + "webhooks.dedup") == 1);
   }
 }

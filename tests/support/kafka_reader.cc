@@ -95,6 +95,21 @@ bool broker_reachable(const std::string& brokers, std::chrono::milliseconds time
   return ok;
 }
 
+int partition_count(const std::string& brokers, const std::string& topic) {
+  Handle rk = make_consumer(brokers);
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  int count = -1;
+  if (rd_kafka_metadata(rk.get(), 0, handle, &metadata, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    count = metadata->topics[0].partition_cnt;
+  }
+  if (metadata)
+    rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_destroy(handle);
+  return count;
+}
+
 std::vector<ConsumedRecord> read_topic(const std::string& brokers, const std::string& topic,
                                        std::chrono::milliseconds timeout) {
   KafkaSettings kafka;

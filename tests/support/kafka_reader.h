@@ -28,6 +28,9 @@ std::vector<ConsumedRecord> read_topic(
 void create_topic(const std::string& brokers, const std::string& topic, int partitions,
                   const std::map<std::string, std::string>& configs = {});
 
+// The number of partitions of `topic`; -1 when it does not exist or the broker does not answer.
+int partition_count(const std::string& brokers, const std::string& topic);
+
 // The broker the Kafka tier runs against: $CMR_BRIDGE_TEST_KAFKA_BROKERS or 127.0.0.1:9092.
 std::string test_brokers();
 // True when a metadata request to `brokers` succeeds within `timeout`.

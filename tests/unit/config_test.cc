@@ -31,6 +31,19 @@ TEST_SUITE("config") {
     CHECK(c.topics.prewarmup == "cmr.prewarmup.events");
     CHECK(c.topics.deadletter == "cmr.webhooks.deadletter");
     CHECK(c.max_body_bytes == 1024 * 1024);
+    CHECK(c.kafka.topic_partitions == 6);
+    CHECK(c.dedup.topic_partitions == 1);
+  }
+
+  TEST_CASE("the marker topic's partition count is its own setting; 0 is refused") {
+    const auto set = load_config_from_env(
+        {{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "-1"}});
+    REQUIRE(set.ok());
+    CHECK(set.config.dedup.topic_partitions == -1);
+    CHECK(set.config.kafka.topic_partitions == 6);
+    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                         {"CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "0"}}),
+                   "CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS"));
   }
 
   TEST_CASE("signing keys are required, comma-separated and trimmed") {

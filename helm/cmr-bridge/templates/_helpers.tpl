@@ -214,6 +214,8 @@ app.kubernetes.io/part-of: cmr-bridge
   value: {{ .Values.dedup.capacity | int64 | quote }}
 - name: CMR_BRIDGE_DEDUP_TTL_S
   value: {{ .Values.dedup.ttlSeconds | int64 | quote }}
+- name: CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS
+  value: {{ .Values.dedup.topicPartitions | int | quote }}
 {{- end }}
 {{- with .Values.credentials.mode }}
 - name: CMR_BRIDGE_CREDENTIALS
