@@ -54,7 +54,7 @@ START_TIMEOUT=${CMR_KAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${CMR_KAFKA_STOP_TIMEOUT:-30}
 CONSUME_TIMEOUT_MS=${CMR_KAFKA_CONSUME_TIMEOUT_MS:-10000}
 HEAP_OPTS=${CMR_KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
-DEFAULT_TOPICS="cmr.order.events cmr.subscription.events cmr.prewarmup.events cmr.webhooks.deadletter cmr.webhooks.dedup"
+DEFAULT_TOPICS="cmr.order.events cmr.subscription.events cmr.prewarmup.events cmr.webhooks.deadletter cmr.webhooks.dedup:1"
 TOPICS=${CMR_KAFKA_TOPICS:-$DEFAULT_TOPICS}
 DEFAULT_PARTITIONS=3
 DEDUP_CONFIGS=(--config "cleanup.policy=compact,delete" --config retention.ms=604800000)
