@@ -133,13 +133,9 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
   const Decision decision = decide(verified);
   if (parts_.spool != nullptr && parts_.spool->backlogged()) {
     // Earlier requests wait in the spool: queue behind them so each key stays in order.
-    if (decision.publish && parts_.dedup != nullptr) {
-      const auto done =
-          parts_.dedup->lookup_done(event_key(decision.event_id), body_fingerprint(request.body));
-      if (done == ClaimStatus::kDuplicate) {
-        return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate",
-                           verified.signature_scheme);
-      }
+    if (decision.known_duplicate) {
+      parts_.observer.on_dedup("duplicate");
+      return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate", verified.signature_scheme);
     }
     return spool(verified, decision);
   }
@@ -188,8 +184,13 @@ Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedReq
   if (!decision.publish || parts_.dedup == nullptr) {
     return deliver(decision, request.signature_scheme);
   }
-  const EventKey key = event_key(decision.event_id);
-  const uint64_t fingerprint = body_fingerprint(request.body);
+  if (decision.known_duplicate) {
+    parts_.observer.on_dedup("duplicate");
+    return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate", request.signature_scheme);
+  }
+  const EventKey key = decision.key ? *decision.key : event_key(decision.event_id);
+  const uint64_t fingerprint =
+      decision.key ? decision.body_fingerprint : body_fingerprint(request.body);
   const auto status = parts_.dedup->claim_or_wait(
       key, fingerprint, std::chrono::steady_clock::now() + settings_.delivery_timeout);
   switch (status) {
@@ -245,6 +246,23 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
                        std::move(parsed.event), std::move(parsed.event_id));
   }
   const Envelope& envelope = *parsed.envelope;
+  std::optional<EventKey> key;
+  uint64_t fingerprint = 0;
+  if (parts_.dedup != nullptr) {
+    key = event_key(envelope.event_id());
+    fingerprint = body_fingerprint(request.body);
+    // The same bytes were published before, so routing and validation decided "publish" then.
+    if (parts_.dedup->lookup_done(*key, fingerprint) == ClaimStatus::kDuplicate) {
+      Decision duplicate;
+      duplicate.publish = true;
+      duplicate.known_duplicate = true;
+      duplicate.event = envelope.event();
+      duplicate.event_id = envelope.event_id();
+      duplicate.key = key;
+      duplicate.body_fingerprint = fingerprint;
+      return duplicate;
+    }
+  }
   const Route* route = parts_.routes.find(envelope.event());
   if (route == nullptr) {
     return dead_letter(request, "unroutable_event",
@@ -258,11 +276,13 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
                          envelope.event_id());
     }
   }
-  const std::string key = envelope.first_string(route->key_pointers).value_or("");
+  const std::string record_key = envelope.first_string(route->key_pointers).value_or("");
   Decision decision;
   decision.publish = true;
   decision.event = envelope.event();
   decision.event_id = envelope.event_id();
+  decision.key = key;
+  decision.body_fingerprint = fingerprint;
   const auto data =
       protect_credentials(envelope.raw_data(), settings_.credentials, envelope.event_id());
   if (!data) {
@@ -270,9 +290,9 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
     decision.detail = "credential encryption failed";
     return decision;
   }
-  decision.record = make_cloudevent_record(
-      {envelope, *route, key, request.sent, request.received, request.signature_scheme, *data},
-      settings_.cloudevents);
+  decision.record = make_cloudevent_record({envelope, *route, record_key, request.sent,
+                                            request.received, request.signature_scheme, *data},
+                                           settings_.cloudevents);
   return decision;
 }
 

@@ -51,6 +51,12 @@ struct Decision {
   std::string event;
   std::string event_id;
   bool failed = false;  // could not be prepared (credential encryption failed): retry later
+  // Dedup identity, set when dedup is on and the envelope parsed (computed once per request).
+  std::optional<EventKey> key;
+  uint64_t body_fingerprint = 0;
+  // Already published with these exact bytes: answered "duplicate" without routing,
+  // validating or building a record (a duplicate costs a parse and a lookup).
+  bool known_duplicate = false;
 };
 
 struct PipelineSettings {

@@ -6,6 +6,12 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <cstdio>
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
 namespace cmr_bridge {
 namespace {
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
@@ -14,6 +20,44 @@ const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
 double seconds(std::chrono::nanoseconds d) {
   return std::chrono::duration<double>(d).count();
 }
+
+using LabelValues = std::initializer_list<std::pair<const char*, std::string_view>>;
+
+// Family::Add builds a label map, hashes it and takes the family's mutex on every call. The
+// request path instead finds the metric by its label values under a shared lock; Family::Add
+// runs once per label set. Metrics are never removed, so the pointers stay valid. Any thread.
+template <typename Metric>
+class MetricCache {
+ public:
+  explicit MetricCache(prometheus::Family<Metric>& family) : family_(family) {}
+
+  template <typename... CreateArgs>
+  Metric& get(LabelValues labels, const CreateArgs&... create_args) {
+    thread_local std::string key;  // reused: no allocation per lookup once it has grown
+    key.clear();
+    for (const auto& label : labels) {
+      key.append(label.second);
+      key.push_back('\x1f');
+    }
+    {
+      std::shared_lock lock(mutex_);
+      if (const auto it = by_values_.find(key); it != by_values_.end())
+        return *it->second;
+    }
+    std::map<std::string, std::string> map;
+    for (const auto& label : labels)
+      map.emplace(label.first, std::string(label.second));
+    Metric& metric = family_.Add(map, create_args...);
+    std::unique_lock lock(mutex_);
+    by_values_.emplace(key, &metric);
+    return metric;
+  }
+
+ private:
+  prometheus::Family<Metric>& family_;
+  std::shared_mutex mutex_;
+  std::unordered_map<std::string, Metric*> by_values_;
+};
 }  // namespace
 
 struct PrometheusObserver::Impl {
@@ -91,6 +135,14 @@ struct PrometheusObserver::Impl {
   prometheus::Gauge& in_flight =
       gauge("cmr_bridge_http_in_flight_requests", "Webhook requests being handled right now.");
 
+  MetricCache<prometheus::Counter> http_requests_by{http_requests};
+  MetricCache<prometheus::Counter> outcomes_by{outcomes};
+  MetricCache<prometheus::Histogram> request_latency_by{request_latency};
+  MetricCache<prometheus::Counter> deliveries_by{deliveries};
+  MetricCache<prometheus::Histogram> delivery_latency_by{delivery_latency};
+  MetricCache<prometheus::Counter> schemes_by{schemes};
+  MetricCache<prometheus::Counter> dedup_results_by{dedup_results};
+
   prometheus::Gauge& gauge(const char* name, const char* help) {
     return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
   }
@@ -109,25 +161,26 @@ PrometheusObserver::PrometheusObserver() : impl_(std::make_unique<Impl>()) {}
 PrometheusObserver::~PrometheusObserver() = default;
 
 void PrometheusObserver::on_signature_verified(SignatureScheme scheme) {
-  impl_->schemes.Add({{"scheme", std::string(to_string(scheme))}}).Increment();
+  impl_->schemes_by.get({{"scheme", to_string(scheme)}}).Increment();
 }
 
 void PrometheusObserver::on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) {
-  const std::string kind(to_string(outcome.kind));
-  impl_->outcomes.Add({{"outcome", kind}, {"reason", outcome.code.empty() ? "none" : outcome.code}})
+  const std::string_view kind = to_string(outcome.kind);
+  impl_->outcomes_by
+      .get({{"outcome", kind}, {"reason", outcome.code.empty() ? "none" : outcome.code}})
       .Increment();
-  impl_->request_latency.Add({{"outcome", kind}}, kLatencyBuckets).Observe(seconds(latency));
+  impl_->request_latency_by.get({{"outcome", kind}}, kLatencyBuckets).Observe(seconds(latency));
 }
 
 void PrometheusObserver::on_delivery(const std::string& topic, bool delivered,
                                      std::chrono::nanoseconds latency) {
-  impl_->deliveries.Add({{"topic", topic}, {"result", delivered ? "delivered" : "failed"}})
+  impl_->deliveries_by.get({{"topic", topic}, {"result", delivered ? "delivered" : "failed"}})
       .Increment();
-  impl_->delivery_latency.Add({{"topic", topic}}, kLatencyBuckets).Observe(seconds(latency));
+  impl_->delivery_latency_by.get({{"topic", topic}}, kLatencyBuckets).Observe(seconds(latency));
 }
 
 void PrometheusObserver::on_dedup(std::string_view result) {
-  impl_->dedup_results.Add({{"result", std::string(result)}}).Increment();
+  impl_->dedup_results_by.get({{"result", result}}).Increment();
 }
 
 void PrometheusObserver::set_spool_state(std::size_t bytes, std::size_t records,
@@ -156,7 +209,11 @@ void PrometheusObserver::set_dedup_state(std::size_t entries, std::size_t in_fli
 }
 
 void PrometheusObserver::on_http_response(std::string_view route, int status) {
-  impl_->http_requests.Add({{"route", std::string(route)}, {"status", std::to_string(status)}})
+  char status_text[12];
+  const int length = std::snprintf(status_text, sizeof status_text, "%d", status);
+  impl_->http_requests_by
+      .get({{"route", route},
+            {"status", std::string_view(status_text, static_cast<std::size_t>(length))}})
       .Increment();
 }
 

@@ -163,6 +163,35 @@ TEST_SUITE("pipeline idempotency") {
   }
 
   TEST_CASE_FIXTURE(DedupFixture,
+                    "a retry of published bytes is a duplicate before routing: a config that no "
+                    "longer routes the event does not dead-letter the retry") {
+    CHECK(send_once(kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
+    const RouteTable no_routes{{}};
+    IngestPipeline reconfigured{PipelineSettings{},
+                                {.verifier = *verifier,
+                                 .routes = no_routes,
+                                 .schemas = schemas.get(),
+                                 .publisher = publisher,
+                                 .clock = clock,
+                                 .observer = observer,
+                                 .dedup = &cache,
+                                 .markers = &markers}};
+    const std::string signature =
+        compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, kDomainOrderSuccess);
+    const Outcome retry = reconfigured.handle({signature, kTestTimestamp, kDomainOrderSuccess});
+    CHECK(retry.kind == OutcomeKind::kDuplicate);
+    CHECK(retry.event == "domain.order.success");
+    CHECK(retry.event_id == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+    CHECK(publisher.records.size() == 1);
+    // New bytes under that config are still judged in full: unroutable → dead letter.
+    std::string other = kDomainOrderSuccess;
+    other.replace(other.find("6SSHBXWR3N4JEKGRQSG3KW3D76N6"), 28, "6SSHBXWR3N4JEKGRQSG3KW3D76N7");
+    const std::string other_signature =
+        compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, other);
+    CHECK(reconfigured.handle({other_signature, kTestTimestamp, other}).code == "unroutable_event");
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
                     "the marker is recorded after the delivery report, with where the event went") {
     send_once(kDomainOrderSuccess);
     REQUIRE(markers.markers.size() == 1);
