@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "core/encoding.h"
@@ -15,10 +16,29 @@ namespace {
 
 constexpr std::size_t kNotFound = static_cast<std::size_t>(-1);
 
+// Fetched once: with OpenSSL 3, EVP_sha256() in EVP_Digest looks the algorithm up in the
+// provider store on every call, which cost more than hashing a 28-byte eventId.
+const EVP_MD* fetched_sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+struct DigestContextDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
 std::array<unsigned char, 32> sha256(std::string_view data) {
+  // One context per thread, reset by each init: no allocation per hash.
+  thread_local const std::unique_ptr<EVP_MD_CTX, DigestContextDeleter> ctx(EVP_MD_CTX_new());
   std::array<unsigned char, 32> digest{};
   unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  const EVP_MD* md = fetched_sha256();
+  if (!ctx || md == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest.data(), &size) != 1) {
+    // Unreachable unless this OpenSSL lacks SHA-256: the one-shot call, as before.
+    EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  }
   return digest;
 }
 
