@@ -10,7 +10,7 @@
 #   - cmr-bridge and ceiling (a) cmr_bridge_bench_ceiling (same HTTP stack + pipeline, a
 #     Publisher that acks at once), each on port 0 with its own cmr-bench.<run>.* topics
 #   - closed-loop load at each of BENCH_CONNECTIONS against both, alternating, with the service
-#     defaults (today CMR_BRIDGE_HTTP_THREADS=64); then again at the largest count with
+#     defaults (today CMR_BRIDGE_HTTP_THREADS=256); then again at the largest count with
 #     BENCH_TUNED_THREADS worker threads; duplicate and 401 traffic; fixed-rate runs at half
 #     (and a quarter of) the highest measured throughput (latency from the intended send
 #     time); a low rate over 16 and over the largest number of connections (idle cost)
@@ -281,7 +281,7 @@ main() {
   start_service bridge "$BRIDGE" "" std
   local bridge_pid=$SVC_PID bridge_port=$SVC_PORT
   DEFAULT_THREADS=$SVC_THREADS
-  [[ "$DEFAULT_THREADS" =~ ^[0-9]+$ ]] || DEFAULT_THREADS=64
+  [[ "$DEFAULT_THREADS" =~ ^[0-9]+$ ]] || DEFAULT_THREADS=256
   start_service ceiling "$CEILING" "" ceil
   local ceil_pid=$SVC_PID ceil_port=$SVC_PORT
   local c
