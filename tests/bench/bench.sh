@@ -259,7 +259,7 @@ git_rev() {
   if git -C "$root" rev-parse --short HEAD >/dev/null 2>&1; then
     local rev dirty=""
     rev=$(git -C "$root" rev-parse --short HEAD)
-    [[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]] && dirty=" + uncommitted changes"
+    [[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . ":(exclude)tests/bench/results" 2>/dev/null)" ]] && dirty=" + uncommitted changes"
     printf '%s%s' "$rev" "$dirty"
   else
     printf '%s' "${BENCH_CODE_NOTE:-unknown (not a git checkout)}"
