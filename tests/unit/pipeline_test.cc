@@ -57,20 +57,25 @@ struct PipelineFixture {
 struct DedupFixture : PipelineFixture {
   DedupCache cache{{1000, std::chrono::hours(24)}, clock};
   FakeMarkerSink markers;
-  IngestPipeline deduped{PipelineSettings{},
-                         {.verifier = *verifier,
-                          .routes = routes,
-                          .schemas = schemas.get(),
-                          .publisher = publisher,
-                          .clock = clock,
-                          .observer = observer,
-                          .dedup = &cache,
-                          .markers = &markers}};
-  Outcome send_once(const std::string& body) {
+  // A pipeline sharing this fixture's cache, publisher and marker sink, routing by `table`.
+  IngestPipeline deduped_with(const RouteTable& table) {
+    return IngestPipeline{PipelineSettings{},
+                          {.verifier = *verifier,
+                           .routes = table,
+                           .schemas = schemas.get(),
+                           .publisher = publisher,
+                           .clock = clock,
+                           .observer = observer,
+                           .dedup = &cache,
+                           .markers = &markers}};
+  }
+  IngestPipeline deduped = deduped_with(routes);
+  static Outcome send_to(const IngestPipeline& pipeline, const std::string& body) {
     const std::string signature =
         compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, body);
-    return deduped.handle({signature, kTestTimestamp, body});
+    return pipeline.handle({signature, kTestTimestamp, body});
   }
+  Outcome send_once(const std::string& body) { return send_to(deduped, body); }
 };
 
 }  // namespace
@@ -167,18 +172,8 @@ TEST_SUITE("pipeline idempotency") {
                     "longer routes the event does not dead-letter the retry") {
     CHECK(send_once(kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
     const RouteTable no_routes{{}};
-    IngestPipeline reconfigured{PipelineSettings{},
-                                {.verifier = *verifier,
-                                 .routes = no_routes,
-                                 .schemas = schemas.get(),
-                                 .publisher = publisher,
-                                 .clock = clock,
-                                 .observer = observer,
-                                 .dedup = &cache,
-                                 .markers = &markers}};
-    const std::string signature =
-        compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, kDomainOrderSuccess);
-    const Outcome retry = reconfigured.handle({signature, kTestTimestamp, kDomainOrderSuccess});
+    const IngestPipeline reconfigured = deduped_with(no_routes);
+    const Outcome retry = send_to(reconfigured, kDomainOrderSuccess);
     CHECK(retry.kind == OutcomeKind::kDuplicate);
     CHECK(retry.event == "domain.order.success");
     CHECK(retry.event_id == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
@@ -186,9 +181,7 @@ TEST_SUITE("pipeline idempotency") {
     // New bytes under that config are still judged in full: unroutable → dead letter.
     std::string other = kDomainOrderSuccess;
     other.replace(other.find("6SSHBXWR3N4JEKGRQSG3KW3D76N6"), 28, "6SSHBXWR3N4JEKGRQSG3KW3D76N7");
-    const std::string other_signature =
-        compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, other);
-    CHECK(reconfigured.handle({other_signature, kTestTimestamp, other}).code == "unroutable_event");
+    CHECK(send_to(reconfigured, other).code == "unroutable_event");
   }
 
   TEST_CASE_FIXTURE(DedupFixture,
