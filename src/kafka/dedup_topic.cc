@@ -8,7 +8,9 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "core/json_writer.h"
 #include "core/pipeline.h"
@@ -72,6 +74,58 @@ struct HandleDeleter {
     rd_kafka_destroy(rk);
   }
 };
+}  // namespace
+
+namespace {
+
+// How often the tailing reader looks for partitions added to the marker topic.
+constexpr auto kPartitionRecheck = std::chrono::seconds(5);
+
+// The topic's partition ids; empty when it does not exist (yet) or the broker did not answer.
+std::vector<int32_t> topic_partitions(rd_kafka_t* rk, const std::string& topic) {
+  std::vector<int32_t> partitions;
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(rk, 0, handle, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i)
+      partitions.push_back(metadata->topics[0].partitions[i].id);
+  }
+  if (metadata)
+    rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_destroy(handle);
+  return partitions;
+}
+
+// Adds partitions that appeared since the last look to the assignment, read from the start.
+void assign_new_partitions(rd_kafka_t* rk, const std::string& topic, std::set<int32_t>& assigned) {
+  std::vector<int32_t> added;
+  for (int32_t partition : topic_partitions(rk, topic)) {
+    if (assigned.count(partition) == 0)
+      added.push_back(partition);
+  }
+  if (added.empty())
+    return;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(added.size()));
+  for (int32_t partition : added) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (error != nullptr) {
+    log_warn("dedup topic: new partitions not assigned; retrying",
+             {{"topic", topic}, {"detail", rd_kafka_error_string(error)}});
+    rd_kafka_error_destroy(error);
+    return;
+  }
+  assigned.insert(added.begin(), added.end());
+  log_info("dedup topic partitions added", {{"topic", topic},
+                                            {"added", static_cast<int64_t>(added.size())},
+                                            {"partitions", static_cast<int64_t>(assigned.size())}});
+}
+
 }  // namespace
 
 struct DedupTopicReader::Impl {
@@ -178,20 +232,11 @@ void DedupTopicReader::run() {
   // 1. The topic may not exist yet (the provisioner creates it): wait for its partitions.
   std::vector<int32_t> partitions;
   while (partitions.empty() && !s.stopping.load()) {
-    rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, s.topic.c_str(), nullptr);
-    const rd_kafka_metadata_t* metadata = nullptr;
-    if (rd_kafka_metadata(rk, 0, handle, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
-        partitions.push_back(metadata->topics[0].partitions[i].id);
-      }
-    }
-    if (metadata)
-      rd_kafka_metadata_destroy(metadata);
-    rd_kafka_topic_destroy(handle);
+    partitions = topic_partitions(rk, s.topic);
     if (partitions.empty() && !s.pause(std::chrono::milliseconds(500)))
       return;
   }
+  std::set<int32_t> assigned(partitions.begin(), partitions.end());
 
   // 2. What "read to the end" means: the high watermarks as they are now.
   std::map<int32_t, int64_t> pending;
@@ -229,8 +274,15 @@ void DedupTopicReader::run() {
     mark_warm();
 
   // 3. Load, then keep tailing: markers from other replicas arrive here within ~100 ms.
+  // Partitions added to the topic later are picked up within kPartitionRecheck: writers hash
+  // eventIds over the new count at once, so a reader that kept the old set would miss them.
   uint64_t malformed = 0;
+  auto next_partition_check = std::chrono::steady_clock::now() + kPartitionRecheck;
   while (!s.stopping.load()) {
+    if (std::chrono::steady_clock::now() >= next_partition_check) {
+      next_partition_check = std::chrono::steady_clock::now() + kPartitionRecheck;
+      assign_new_partitions(rk, s.topic, assigned);
+    }
     rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, 200);
     if (message == nullptr)
       continue;

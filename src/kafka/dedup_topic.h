@@ -47,7 +47,8 @@ class DedupMarkerWriter final : public DedupMarkerSink {
 // Owns a consumer and its thread. Reads every partition from the beginning; warmed() turns
 // true once each partition reached the high watermark it had at start; keeps tailing, fetching
 // in batches (markers of other replicas arrive within ~100 ms). Markers whose writer header is
-// `own_writer_id` are skipped (none when it is empty).
+// `own_writer_id` are skipped (none when it is empty). Partitions added to the topic later are
+// assigned (from their beginning) within 5 s.
 class DedupTopicReader {
  public:
   static std::unique_ptr<DedupTopicReader> create(const KafkaSettings& kafka, std::string topic,

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <thread>
 
+#include "core/dedup_cache.h"
 #include "core/signature.h"
+#include "kafka/dedup_topic.h"
 #include "kafka/kafka_publisher.h"
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
@@ -155,6 +157,25 @@ TEST_SUITE("kafka dedup") {
     const auto markers = read_topic(brokers, prefix + "webhooks.dedup");
     REQUIRE(markers.size() == 1);
     CHECK(markers[0].headers.at("cmr-dedup-writer").size() == 32);
+  }
+
+  TEST_CASE_FIXTURE(DedupFixture,
+                    "partitions added to the marker topic while running are read too") {
+    const std::string dedup_topic = prefix + "webhooks.dedup";
+    create_topic(brokers, dedup_topic, 1, {{"cleanup.policy", "compact,delete"}});
+    auto bridge = start(env());
+    add_partitions(brokers, dedup_topic, 2);
+    // Another replica's marker for this event, in the partition that did not exist at start.
+    DedupMarker marker;
+    marker.event_id = "6SSHBXWR3N4JEKGRQSG3KW3D76N6";
+    marker.body_fingerprint = body_fingerprint(kDomainOrderSuccess);
+    marker.first_seen = std::chrono::system_clock::now();
+    marker.topic = order_topic();
+    produce_to_partition(brokers, dedup_topic, 1, marker.event_id, encode_dedup_marker(marker));
+    // The reader looks for new partitions every 5 s.
+    CHECK(gauge_once(bridge->admin_port(), "cmr_bridge_dedup_markers_loaded", "1") == "1");
+    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 duplicate");
+    CHECK(read_topic(brokers, order_topic()).empty());
   }
 
   TEST_CASE_FIXTURE(DedupFixture,

@@ -95,6 +95,60 @@ bool broker_reachable(const std::string& brokers, std::chrono::milliseconds time
   return ok;
 }
 
+void add_partitions(const std::string& brokers, const std::string& topic, int total) {
+  Handle rk = make_consumer(brokers);
+  char errstr[512];
+  rd_kafka_NewPartitions_t* spec = rd_kafka_NewPartitions_new(
+      topic.c_str(), static_cast<std::size_t>(total), errstr, sizeof errstr);
+  if (spec == nullptr)
+    throw std::runtime_error(errstr);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
+  rd_kafka_CreatePartitions(rk.get(), &spec, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 15000);
+  std::string failure = event == nullptr ? "timed out adding partitions to " + topic : "";
+  if (event != nullptr) {
+    std::size_t count = 0;
+    const auto* result = rd_kafka_event_CreatePartitions_result(event);
+    const auto** topics =
+        result ? rd_kafka_CreatePartitions_result_topics(result, &count) : nullptr;
+    if (count != 1)
+      failure = "no result adding partitions to " + topic;
+    else if (rd_kafka_topic_result_error(topics[0]) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      failure = rd_kafka_err2str(rd_kafka_topic_result_error(topics[0]));
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewPartitions_destroy(spec);
+  if (!failure.empty())
+    throw std::runtime_error(failure);
+}
+
+void produce_to_partition(const std::string& brokers, const std::string& topic, int32_t partition,
+                          const std::string& key, const std::string& value) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(errstr);
+  }
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr), &rd_kafka_destroy);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(errstr);
+  }
+  const auto err = rd_kafka_producev(
+      rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(rd_kafka_err2str(err));
+  if (rd_kafka_flush(rk.get(), 15000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error("no ack producing to " + topic);
+}
+
 int partition_count(const std::string& brokers, const std::string& topic) {
   Handle rk = make_consumer(brokers);
   rd_kafka_topic_t* handle = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);

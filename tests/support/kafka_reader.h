@@ -28,6 +28,13 @@ std::vector<ConsumedRecord> read_topic(
 void create_topic(const std::string& brokers, const std::string& topic, int partitions,
                   const std::map<std::string, std::string>& configs = {});
 
+// Grows `topic` to `total` partitions (test setup). Throws std::runtime_error on failure.
+void add_partitions(const std::string& brokers, const std::string& topic, int total);
+
+// Writes one record to the given partition and waits for its ack. Throws on failure.
+void produce_to_partition(const std::string& brokers, const std::string& topic, int32_t partition,
+                          const std::string& key, const std::string& value);
+
 // The number of partitions of `topic`; -1 when it does not exist or the broker does not answer.
 int partition_count(const std::string& brokers, const std::string& topic);
 
