@@ -96,6 +96,9 @@ std::unique_ptr<KafkaPublisher> KafkaPublisher::create(const ProducerSettings& s
       // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
       {"partitioner", "murmur2_random"},
       {"linger.ms", "2"},
+      // Every 2xx waits on a produce round trip: send requests at once, as the Java clients do
+      // (TCP_NODELAY). Measured: +2 % throughput at 64 connections, within the machine's noise.
+      {"socket.nagle.disable", "true"},
       {"compression.type", "lz4"},
       // librdkafka's 300 s default is far beyond the sender's 60 s patience.
       {"message.timeout.ms", timeout_ms},
