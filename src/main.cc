@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/startup.h"
 #include "cli/commands.h"
 #include "config/env_config.h"
 #include "config/file_loaders.h"
@@ -31,8 +32,6 @@
 #include "metrics/prometheus_observer.h"
 #include "spool/file_spool.h"
 #include "spool/spool_forwarder.h"
-
-extern char** environ;
 
 namespace {
 
@@ -67,100 +66,6 @@ void print_help() {
   }
   std::cout << "\nexit codes: 0 clean shutdown, 1 runtime failure (e.g. port in use), "
                "2 invalid configuration or usage\n";
-}
-
-std::map<std::string, std::string> read_environment() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string text(*entry);
-    const auto eq = text.find('=');
-    if (eq != std::string::npos)
-      env.emplace(text.substr(0, eq), text.substr(eq + 1));
-  }
-  return env;
-}
-
-// The credential policy, reading the key file when configured. Problems are appended to
-// `errors`, each naming its variable.
-CredentialPolicy load_credential_policy(const Config& config, std::vector<std::string>& errors) {
-  CredentialPolicy policy;
-  policy.mode = config.credentials == "redact"    ? CredentialMode::kRedact
-                : config.credentials == "encrypt" ? CredentialMode::kEncrypt
-                                                  : CredentialMode::kPassthrough;
-  for (const auto& field : config.credential_fields) {
-    (field.front() == '/' ? policy.pointers : policy.names).push_back(field);
-  }
-  std::string text = config.encryption_keys;
-  std::string variable = "CMR_BRIDGE_ENCRYPTION_KEYS";
-  if (!config.encryption_keys_file.empty()) {
-    variable = "CMR_BRIDGE_ENCRYPTION_KEYS_FILE";
-    std::ifstream in(config.encryption_keys_file, std::ios::binary);
-    if (!in) {
-      errors.push_back(variable + ": cannot read " + config.encryption_keys_file);
-      return policy;
-    }
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
-      text.pop_back();
-  }
-  if (!text.empty()) {
-    std::string error;
-    if (auto keys = parse_encryption_keys(text, &error)) {
-      policy.keys = std::move(*keys);
-    } else {
-      errors.push_back(variable + ": " + error);
-    }
-  } else if (policy.mode == CredentialMode::kEncrypt) {
-    errors.push_back("CMR_BRIDGE_ENCRYPTION_KEYS: required when CMR_BRIDGE_CREDENTIALS=encrypt");
-  }
-  return policy;
-}
-
-// Everything `serve`, `check-config` and `redrive` read at start, with every problem found.
-struct StartupState {
-  Config config;
-  std::vector<std::string> warnings;
-  CredentialPolicy credentials;
-  std::unique_ptr<RouteTable> routes;
-  std::unique_ptr<SchemaSet> schemas;
-  std::vector<std::string> errors;
-};
-
-StartupState load_startup_state(const std::string& executable) {
-  StartupState state;
-  std::map<std::string, std::string> env = read_environment();
-  std::vector<std::string> file_errors;
-  if (const auto file = env.find("CMR_BRIDGE_CONFIG_FILE"); file != env.end()) {
-    std::ifstream in(file->second, std::ios::binary);
-    if (!in) {
-      file_errors.push_back("CMR_BRIDGE_CONFIG_FILE: cannot read " + file->second);
-    } else {
-      const std::string text((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-      env = merge_config_file(env, text, file->second, file_errors);
-    }
-  }
-  ConfigResult loaded = load_config_from_env(env);
-  loaded.errors.insert(loaded.errors.begin(), file_errors.begin(), file_errors.end());
-  state.config = std::move(loaded.config);
-  state.errors = std::move(loaded.errors);
-  state.warnings = std::move(loaded.warnings);
-  if (!state.errors.empty())
-    return state;
-  state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
-  RoutesFileResult routes = load_routes(state.config);
-  if (!routes.errors.empty()) {
-    state.errors = std::move(routes.errors);
-    return state;
-  }
-  state.routes = std::make_unique<RouteTable>(
-      RouteTable::with_overrides(std::move(routes.routes), state.config.topics));
-  state.credentials = load_credential_policy(state.config, state.errors);
-  std::string schema_error;
-  state.schemas = load_schemas(state.config.schema_dir, *state.routes, &schema_error);
-  if (!state.schemas)
-    state.errors.push_back(schema_error);
-  return state;
 }
 
 std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes) {
@@ -276,14 +181,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
     }
     writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic, writer_id);
   }
-  PipelineSettings settings;
-  settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
-  settings.deadletter_topic = config.topics.deadletter;
-  settings.cloudevents.source = config.cloudevents_source;
-  settings.credentials = state.credentials;
-  settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
-                                  ? CloudEventsMode::kBinary
-                                  : CloudEventsMode::kStructured;
+  const PipelineSettings settings = pipeline_settings_for(state);
   const IngestPipeline pipeline(settings, {.verifier = *verifier,
                                            .routes = *state.routes,
                                            .schemas = state.schemas.get(),
@@ -443,17 +341,7 @@ int serve(const std::string& executable) {
   }
 
   PrometheusObserver metrics;
-  PipelineSettings pipeline_settings;
-  pipeline_settings.cloudevents.source = config.cloudevents_source;
-  pipeline_settings.credentials = state.credentials;
-  pipeline_settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
-                                           ? CloudEventsMode::kBinary
-                                           : CloudEventsMode::kStructured;
-  pipeline_settings.timestamp_tolerance = config.timestamp_tolerance;
-  // A little longer than librdkafka's own message timeout, so the definitive report
-  // (delivered or failed) usually arrives before we stop waiting.
-  pipeline_settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
-  pipeline_settings.deadletter_topic = config.topics.deadletter;
+  const PipelineSettings pipeline_settings = pipeline_settings_for(state);
   const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier,
                                                     .routes = *state.routes,
                                                     .schemas = state.schemas.get(),
@@ -467,14 +355,7 @@ int serve(const std::string& executable) {
   if (spool)
     forwarder = std::make_unique<SpoolForwarder>(*spool, pipeline, config.spool_retry);
 
-  WebhookServerSettings http_settings;
-  http_settings.max_body_bytes = config.max_body_bytes;
-  http_settings.threads = config.http_threads;
-  http_settings.max_in_flight = config.max_in_flight;
-  http_settings.read_timeout = config.read_timeout;
-  http_settings.tls_cert_file = config.tls_cert_file;
-  http_settings.tls_key_file = config.tls_key_file;
-  http_settings.keep_alive_timeout = std::min(config.read_timeout, std::chrono::seconds(5));
+  const WebhookServerSettings http_settings = webhook_settings_for(config);
   WebhookServer webhook_server(pipeline, metrics, http_settings);
 
   std::atomic<bool> draining{false};

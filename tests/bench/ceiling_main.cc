@@ -1,12 +1,11 @@
 // cmr_bridge_bench_ceiling: benchmark ceiling (a) of issue 8. The same HTTP stack and pipeline
 // as cmr-bridge: WebhookServer → IngestPipeline (admission, timestamp window, HMAC, envelope
 // parse, routing, schema validation, CloudEvents normalization, the in-memory dedup cache, the
-// in-flight cap, the per-request log line, Prometheus metrics), wired as serve() in
-// src/main.cc does, but with a Publisher that acknowledges at once, no dedup marker topic and
-// no spool (it only matters when Kafka fails): no Kafka at all.
-// KEEP IN SYNC with serve() in src/main.cc when the composition changes (see compose() below);
-// settings that do not change the measured path (timeouts, drain delay, admin listener) are
-// left out on purpose.
+// in-flight cap, the per-request log line, Prometheus metrics), loaded and configured by the
+// same code as serve() in src/main.cc (src/app/startup.h: environment, config file, routes,
+// schemas, credentials, pipeline and listener settings), but with a Publisher that
+// acknowledges at once, no dedup marker topic and no spool (it only matters when Kafka fails):
+// no Kafka at all. What is still wired here by hand: the object graph below (compose()).
 //
 // Configured by the same environment variables as cmr-bridge (Kafka ones are ignored); prints
 // the same "listening" log line (webhook_port, admin_port -1). SIGTERM/SIGINT stop it.
@@ -14,13 +13,12 @@
 
 #include <atomic>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "app/startup.h"
 #include "config/env_config.h"
-#include "config/file_loaders.h"
 #include "core/dedup_cache.h"
 #include "core/pipeline.h"
 #include "core/routing.h"
@@ -28,8 +26,6 @@
 #include "http/webhook_server.h"
 #include "log/logger.h"
 #include "metrics/prometheus_observer.h"
-
-extern char** environ;
 
 namespace {
 
@@ -51,17 +47,6 @@ class ImmediatePublisher final : public Publisher {
   std::atomic<int64_t> next_offset_{0};
 };
 
-std::map<std::string, std::string> read_environment() {
-  std::map<std::string, std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string text(*entry);
-    const auto eq = text.find('=');
-    if (eq != std::string::npos)
-      env.emplace(text.substr(0, eq), text.substr(eq + 1));
-  }
-  return env;
-}
-
 int fail(const std::string& message) {
   std::cerr << "config error: " << message << "\n";
   return 2;
@@ -70,23 +55,12 @@ int fail(const std::string& message) {
 }  // namespace
 
 int main(int, char** argv) {
-  // Start-up state as src/main.cc's load_startup_state(): environment, routes file, schemas.
-  ConfigResult loaded = load_config_from_env(read_environment());
-  for (const auto& error : loaded.errors)
+  const StartupState state = load_startup_state(argv[0]);
+  for (const auto& error : state.errors)
     std::cerr << "config error: " << error << "\n";
-  if (!loaded.ok())
+  if (!state.errors.empty())
     return 2;
-  Config& config = loaded.config;
-  config.schema_dir = resolve_schema_dir(config.schema_dir, argv[0]);
-  RoutesFileResult loaded_routes = load_routes(config);
-  if (!loaded_routes.errors.empty())
-    return fail(loaded_routes.errors.front());
-  const RouteTable routes =
-      RouteTable::with_overrides(std::move(loaded_routes.routes), config.topics);
-  std::string schema_error;
-  const auto schemas = load_schemas(config.schema_dir, routes, &schema_error);
-  if (!schemas)
-    return fail(schema_error);
+  const Config& config = state.config;
   set_log_level(*parse_log_level(config.log_level));
 
   sigset_t signals;
@@ -109,27 +83,17 @@ int main(int, char** argv) {
         std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
   }
   PrometheusObserver metrics;
-  PipelineSettings pipeline_settings;
-  pipeline_settings.cloudevents.source = config.cloudevents_source;
-  pipeline_settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
-                                           ? CloudEventsMode::kBinary
-                                           : CloudEventsMode::kStructured;
-  pipeline_settings.timestamp_tolerance = config.timestamp_tolerance;
-  pipeline_settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
-  pipeline_settings.deadletter_topic = config.topics.deadletter;
+  const PipelineSettings pipeline_settings = pipeline_settings_for(state);
   const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier,
-                                                    .routes = routes,
-                                                    .schemas = schemas.get(),
+                                                    .routes = *state.routes,
+                                                    .schemas = state.schemas.get(),
                                                     .publisher = publisher,
                                                     .clock = clock,
                                                     .observer = metrics,
                                                     .dedup = dedup.get(),
                                                     .markers = nullptr});
 
-  WebhookServerSettings http_settings;
-  http_settings.max_body_bytes = config.max_body_bytes;
-  http_settings.threads = config.http_threads;
-  http_settings.max_in_flight = config.max_in_flight;
+  const WebhookServerSettings http_settings = webhook_settings_for(config);
   WebhookServer webhook_server(pipeline, metrics, http_settings);
   const int port = webhook_server.bind(config.listen);
   if (port < 0) {

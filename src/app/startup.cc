@@ -1,0 +1,125 @@
+#include "app/startup.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+
+#include "config/env_config.h"
+#include "config/file_loaders.h"
+
+extern char** environ;
+
+namespace cmr_bridge {
+
+std::map<std::string, std::string> read_environment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const auto eq = text.find('=');
+    if (eq != std::string::npos)
+      env.emplace(text.substr(0, eq), text.substr(eq + 1));
+  }
+  return env;
+}
+
+CredentialPolicy load_credential_policy(const Config& config, std::vector<std::string>& errors) {
+  CredentialPolicy policy;
+  policy.mode = config.credentials == "redact"    ? CredentialMode::kRedact
+                : config.credentials == "encrypt" ? CredentialMode::kEncrypt
+                                                  : CredentialMode::kPassthrough;
+  for (const auto& field : config.credential_fields) {
+    (field.front() == '/' ? policy.pointers : policy.names).push_back(field);
+  }
+  std::string text = config.encryption_keys;
+  std::string variable = "CMR_BRIDGE_ENCRYPTION_KEYS";
+  if (!config.encryption_keys_file.empty()) {
+    variable = "CMR_BRIDGE_ENCRYPTION_KEYS_FILE";
+    std::ifstream in(config.encryption_keys_file, std::ios::binary);
+    if (!in) {
+      errors.push_back(variable + ": cannot read " + config.encryption_keys_file);
+      return policy;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+      text.pop_back();
+  }
+  if (!text.empty()) {
+    std::string error;
+    if (auto keys = parse_encryption_keys(text, &error)) {
+      policy.keys = std::move(*keys);
+    } else {
+      errors.push_back(variable + ": " + error);
+    }
+  } else if (policy.mode == CredentialMode::kEncrypt) {
+    errors.push_back("CMR_BRIDGE_ENCRYPTION_KEYS: required when CMR_BRIDGE_CREDENTIALS=encrypt");
+  }
+  return policy;
+}
+
+StartupState load_startup_state(const std::string& executable) {
+  StartupState state;
+  std::map<std::string, std::string> env = read_environment();
+  std::vector<std::string> file_errors;
+  if (const auto file = env.find("CMR_BRIDGE_CONFIG_FILE"); file != env.end()) {
+    std::ifstream in(file->second, std::ios::binary);
+    if (!in) {
+      file_errors.push_back("CMR_BRIDGE_CONFIG_FILE: cannot read " + file->second);
+    } else {
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      env = merge_config_file(env, text, file->second, file_errors);
+    }
+  }
+  ConfigResult loaded = load_config_from_env(env);
+  loaded.errors.insert(loaded.errors.begin(), file_errors.begin(), file_errors.end());
+  state.config = std::move(loaded.config);
+  state.errors = std::move(loaded.errors);
+  state.warnings = std::move(loaded.warnings);
+  if (!state.errors.empty())
+    return state;
+  state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
+  RoutesFileResult routes = load_routes(state.config);
+  if (!routes.errors.empty()) {
+    state.errors = std::move(routes.errors);
+    return state;
+  }
+  state.routes = std::make_unique<RouteTable>(
+      RouteTable::with_overrides(std::move(routes.routes), state.config.topics));
+  state.credentials = load_credential_policy(state.config, state.errors);
+  std::string schema_error;
+  state.schemas = load_schemas(state.config.schema_dir, *state.routes, &schema_error);
+  if (!state.schemas)
+    state.errors.push_back(schema_error);
+  return state;
+}
+
+PipelineSettings pipeline_settings_for(const StartupState& state) {
+  const Config& config = state.config;
+  PipelineSettings settings;
+  settings.cloudevents.source = config.cloudevents_source;
+  settings.credentials = state.credentials;
+  settings.cloudevents.mode = config.record_format == RecordFormat::kCloudEventsBinary
+                                  ? CloudEventsMode::kBinary
+                                  : CloudEventsMode::kStructured;
+  settings.timestamp_tolerance = config.timestamp_tolerance;
+  // A little longer than librdkafka's own message timeout, so the definitive report
+  // (delivered or failed) usually arrives before we stop waiting.
+  settings.delivery_timeout = config.delivery_timeout + std::chrono::milliseconds(250);
+  settings.deadletter_topic = config.topics.deadletter;
+  return settings;
+}
+
+WebhookServerSettings webhook_settings_for(const Config& config) {
+  WebhookServerSettings settings;
+  settings.max_body_bytes = config.max_body_bytes;
+  settings.threads = config.http_threads;
+  settings.max_in_flight = config.max_in_flight;
+  settings.read_timeout = config.read_timeout;
+  settings.tls_cert_file = config.tls_cert_file;
+  settings.tls_key_file = config.tls_key_file;
+  settings.keep_alive_timeout = std::min(config.read_timeout, std::chrono::seconds(5));
+  return settings;
+}
+
+}  // namespace cmr_bridge
