@@ -265,13 +265,8 @@ int serve(const std::string& executable) {
   const Config& config = state.config;
   set_log_level(*parse_log_level(config.log_level));
 
-  // Signals are taken by sigwait() on this thread only; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Signals are taken by sigwait() on this thread only; blocked before any thread starts.
+  const sigset_t signals = block_stop_signals();
 
   for (const auto& [name, value] : describe_config(config)) {
     log_info("config", {{"setting", name}, {"value", value}});

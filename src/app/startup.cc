@@ -110,6 +110,16 @@ PipelineSettings pipeline_settings_for(const StartupState& state) {
   return settings;
 }
 
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
 WebhookServerSettings webhook_settings_for(const Config& config) {
   WebhookServerSettings settings;
   settings.max_body_bytes = config.max_body_bytes;

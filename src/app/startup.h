@@ -4,6 +4,8 @@
 // tests/bench measures exactly the configuration `serve` runs with. No threads, no sockets.
 #pragma once
 
+#include <signal.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -43,5 +45,9 @@ PipelineSettings pipeline_settings_for(const StartupState& state);
 
 // The webhook listener settings `serve` uses.
 WebhookServerSettings webhook_settings_for(const Config& config);
+
+// Blocks SIGTERM and SIGINT for the calling thread and every thread it starts later (call it
+// before starting any), ignores SIGPIPE, and returns the set for sigwait() on that thread.
+sigset_t block_stop_signals();
 
 }  // namespace cmr_bridge

@@ -63,12 +63,7 @@ int main(int, char** argv) {
   const Config& config = state.config;
   set_log_level(*parse_log_level(config.log_level));
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = block_stop_signals();
 
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
   if (!verifier)
