@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fault tier against its own broker (127.0.0.1:$CMR_BRIDGE_FAULT_KAFKA_PORT, default
 # 19092, controller on the next port; data in <build>/fault-kafka) and prints the results table
-# that the README quotes. Build first (deploy/local/build.sh).
+# that docs/delivery.md quotes. Build first (deploy/local/build.sh).
 set -euo pipefail
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 build=${CMR_BRIDGE_BUILD_DIR:-$root/build}
