@@ -3,37 +3,17 @@
 # tests and benchmarks. No Docker and no Kafka tarball: the broker and tool jars come from Maven
 # Central through deploy/local/kafka/pom.xml and are cached in $CMR_KAFKA_HOME/lib.
 #
-# Usage: deploy/local/kafka.sh <command> [args]
-#   start             fetch jars if missing, format storage if new, start the broker in the
-#                     background, wait until it answers, create the cmr topics that are missing
-#   stop [--kill]     SIGTERM and wait (then SIGKILL after $CMR_KAFKA_STOP_TIMEOUT s);
-#                     --kill sends SIGKILL at once (fault injection)
-#   status            "running"/"not running" + bootstrap address; exit 0 if answering, else 3
-#   topics            list topics
-#   consume TOPIC [MAX]
-#                     print records (partition, offset, headers, key, value) from the beginning;
-#                     exits after MAX records or $CMR_KAFKA_CONSUME_TIMEOUT_MS ms without one
-#   produce TOPIC     send stdin lines "key<TAB>value" (a test aid)
-#   classpath         print the jar glob for `java -cp` (e.g. org.apache.kafka.tools.ProducerPerformance)
-#   reset             stop and delete the broker data and logs (keeps the jars)
-#
-# Environment:
-#   CMR_KAFKA_HOME              cache dir (default <repo>/.cache/kafka)
-#   CMR_KAFKA_PORT              PLAINTEXT port (default 9092), bound to 127.0.0.1
-#   CMR_KAFKA_CONTROLLER_PORT   KRaft controller port (default 9093)
-#   CMR_KAFKA_TOPICS            space-separated "name[:partitions]" list (default: the cmr topics);
-#                               a topic whose name ends in "dedup" gets cleanup.policy=compact,delete
-#   CMR_KAFKA_START_TIMEOUT     seconds to wait for the broker to answer (default 90)
-#   CMR_KAFKA_STOP_TIMEOUT      seconds to wait for a clean exit before SIGKILL (default 30)
-#   CMR_KAFKA_CONSUME_TIMEOUT_MS  consume: idle timeout in ms (default 10000)
-#   CMR_KAFKA_HEAP_OPTS         broker heap (default "-Xms256m -Xmx1g")
-#   CMR_KAFKA_MVN_ARGS          extra arguments for the Maven fetch (e.g. -Dmaven.repo.local=...)
-#   JAVA_HOME                   JDK to use (Java 17+); otherwise `java` from PATH
+# Broker settings: kafka/server.properties.template beside kafka/pom.xml, filled in at every start.
+# Commands and environment: `deploy/local/kafka.sh help` (the usage text in usage() below).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd -P)
 POM="$SCRIPT_DIR/kafka/pom.xml"
+SERVER_TEMPLATE="$SCRIPT_DIR/kafka/server.properties.template"
+BROKER_LOG_CONFIG="$SCRIPT_DIR/kafka/broker-log4j2.properties"
+TOOLS_LOG_CONFIG="$SCRIPT_DIR/kafka/tools-log4j2.properties"
+ADMIN_CONFIG="$SCRIPT_DIR/kafka/admin.properties"
 
 KAFKA_VERSION=4.1.1 # keep in sync with <kafka.version> in kafka/pom.xml
 KAFKA_HOME_DIR=${CMR_KAFKA_HOME:-$REPO_ROOT/.cache/kafka}
@@ -62,14 +42,42 @@ DEDUP_CONFIGS=(--config "cleanup.policy=compact,delete" --config retention.ms=60
 if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=java; fi
 # Short-lived tool JVMs: start fast, small heap, warnings only (to stderr).
 TOOL_JVM_OPTS=(-Xms32m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
-  "-Dlog4j2.configurationFile=$CONF_DIR/tools-log4j2.properties")
+  "-Dlog4j2.configurationFile=$TOOLS_LOG_CONFIG")
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-  sed -n '5,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+  cat <<'EOF'
+Usage: deploy/local/kafka.sh <command> [args]
+  start             fetch jars if missing, format storage if new, start the broker in the
+                    background, wait until it answers, create the cmr topics that are missing
+  stop [--kill]     SIGTERM and wait (then SIGKILL after $CMR_KAFKA_STOP_TIMEOUT s);
+                    --kill sends SIGKILL at once (fault injection)
+  status            "running"/"not running" + bootstrap address; exit 0 if answering, else 3
+  topics            list topics
+  consume TOPIC [MAX]
+                    print records (partition, offset, headers, key, value) from the beginning;
+                    exits after MAX records or $CMR_KAFKA_CONSUME_TIMEOUT_MS ms without one
+  produce TOPIC     send stdin lines "key<TAB>value" (a test aid)
+  classpath         print the jar glob for `java -cp` (e.g. org.apache.kafka.tools.ProducerPerformance)
+  fetch             only download the jars (Maven) when missing
+  reset             stop and delete the broker data and logs (keeps the jars)
+  help              print this text
+
+Environment:
+  CMR_KAFKA_HOME              cache dir (default <repo>/.cache/kafka)
+  CMR_KAFKA_PORT              PLAINTEXT port (default 9092), bound to 127.0.0.1
+  CMR_KAFKA_CONTROLLER_PORT   KRaft controller port (default 9093)
+  CMR_KAFKA_TOPICS            space-separated "name[:partitions]" list (default: the cmr topics);
+                              a topic whose name ends in "dedup" gets cleanup.policy=compact,delete
+  CMR_KAFKA_START_TIMEOUT     seconds to wait for the broker to answer (default 90)
+  CMR_KAFKA_STOP_TIMEOUT      seconds to wait for a clean exit before SIGKILL (default 30)
+  CMR_KAFKA_CONSUME_TIMEOUT_MS  consume: idle timeout in ms (default 10000)
+  CMR_KAFKA_HEAP_OPTS         broker heap (default "-Xms256m -Xmx1g")
+  CMR_KAFKA_MVN_ARGS          extra arguments for the Maven fetch (e.g. -Dmaven.repo.local=...)
+  JAVA_HOME                   JDK to use (Java 17+); otherwise `java` from PATH
+EOF
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -130,94 +138,22 @@ fetch() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Config files (rewritten on every start; cheap and keeps them in sync with this script)
-write_configs() {
-  ensure_cache_dir
-  cat >"$CONF_DIR/server.properties" <<EOF
-# Generated by deploy/local/kafka.sh; edits are overwritten on start.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-log.dirs=$DATA_DIR
-num.partitions=3
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=3
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-auto.create.topics.enable=false
-group.initial.rebalance.delay.ms=0
-log.segment.bytes=16777216
-log.retention.hours=168
-num.network.threads=2
-num.io.threads=4
-# After a SIGKILL (stop --kill) the restarted broker cannot register until the controller has
-# fenced the dead incarnation's session (default 9 s); shorter session => faster restart.
-broker.heartbeat.interval.ms=500
-broker.session.timeout.ms=4000
-EOF
-
-  cat >"$CONF_DIR/log4j2.properties" <<'EOF'
-# Broker logging (generated by deploy/local/kafka.sh). ${sys:kafka.logs.dir} is set on the command line.
-status = warn
-name = cmr-kafka-broker
-
-appender.server.type = RollingFile
-appender.server.name = server
-appender.server.fileName = ${sys:kafka.logs.dir}/server.log
-appender.server.filePattern = ${sys:kafka.logs.dir}/server.log.%i
-appender.server.layout.type = PatternLayout
-appender.server.layout.pattern = [%d] %p %m (%c)%n
-appender.server.policies.type = Policies
-appender.server.policies.size.type = SizeBasedTriggeringPolicy
-appender.server.policies.size.size = 50MB
-appender.server.strategy.type = DefaultRolloverStrategy
-appender.server.strategy.max = 3
-
-rootLogger.level = info
-rootLogger.appenderRef.server.ref = server
-
-logger.request.name = kafka.request.logger
-logger.request.level = warn
-logger.statechange.name = state.change.logger
-logger.statechange.level = warn
-logger.cleaner.name = kafka.log.LogCleaner
-logger.cleaner.level = warn
-EOF
-
-  cat >"$CONF_DIR/tools-log4j2.properties" <<'EOF'
-# Command-line tools (generated by deploy/local/kafka.sh): warnings and errors to stderr only.
-status = warn
-name = cmr-kafka-tools
-appender.stderr.type = Console
-appender.stderr.name = stderr
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.stderr.ref = stderr
-EOF
-
-  # Admin client settings for TopicCommand: fail fast while the broker is still starting.
-  cat >"$CONF_DIR/admin.properties" <<'EOF'
-request.timeout.ms=5000
-default.api.timeout.ms=10000
-socket.connection.setup.timeout.ms=2000
-socket.connection.setup.timeout.max.ms=3000
-EOF
+# Broker configuration: the template filled in at every start (cheap, and a changed template or
+# port takes effect on the next start).
+fill_template() { # fill_template FILE: prints FILE with its {{NAME}} placeholders filled in
+  local text
+  text=$(<"$1")
+  text=${text//'{{HOST}}'/"$HOST"}
+  text=${text//'{{PORT}}'/"$PORT"}
+  text=${text//'{{CONTROLLER_PORT}}'/"$CONTROLLER_PORT"}
+  text=${text//'{{DATA_DIR}}'/"$DATA_DIR"}
+  [[ "$text" != *'{{'* ]] || die "$1: placeholder without a value: $(grep -o '{{[^}]*}}' <<<"$text" | head -n1)"
+  printf '%s\n' "$text"
 }
 
-ensure_tool_configs() {
-  [[ -f "$CONF_DIR/tools-log4j2.properties" && -f "$CONF_DIR/admin.properties" ]] || write_configs
+write_configs() {
+  ensure_cache_dir
+  fill_template "$SERVER_TEMPLATE" >"$CONF_DIR/server.properties"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +179,7 @@ tool() { # tool MAIN_CLASS ARGS... : run a Kafka tool class with the cached jars
 
 list_topics() { # prints topic names; fails if the broker does not answer a metadata request
   tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-    --command-config "$CONF_DIR/admin.properties" --list </dev/null
+    --command-config "$ADMIN_CONFIG" --list </dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +200,7 @@ create_missing_topics() { # $1: newline-separated list of existing topics
     log "creating topic $name (partitions=$parts${extra[*]:+, ${extra[*]}})"
     # One JVM per topic (TopicCommand creates one topic per call); run them concurrently.
     tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-      --command-config "$CONF_DIR/admin.properties" --create --if-not-exists \
+      --command-config "$ADMIN_CONFIG" --create --if-not-exists \
       --topic "$name" --partitions "$parts" --replication-factor 1 "${extra[@]}" </dev/null >/dev/null &
     pids+=("$!")
     names+=("$name")
@@ -346,7 +282,7 @@ start_broker() {
   # shellcheck disable=SC2086 # HEAP_OPTS is a word list on purpose
   "${setsid_cmd[@]}" "$JAVA" $HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
-    "-Dkafka.logs.dir=$LOG_DIR" "-Dlog4j2.configurationFile=$CONF_DIR/log4j2.properties" \
+    "-Dkafka.logs.dir=$LOG_DIR" "-Dlog4j2.configurationFile=$BROKER_LOG_CONFIG" \
     -cp "$LIB_DIR/*" kafka.Kafka "$CONF_DIR/server.properties" \
     </dev/null >"$LOG_DIR/stdout.log" 2>&1 9>&- &
   echo $! >"$PID_FILE"
@@ -369,7 +305,6 @@ cmd_start() {
   take_lock
   ensure_cache_dir
   if pid=$(broker_pid); then
-    write_configs_if_missing
     fetch
     if existing=$(list_topics 2>/dev/null); then
       log "already running (pid $pid), bootstrap $BOOTSTRAP"
@@ -412,15 +347,12 @@ cmd_start() {
   log "ready in $((SECONDS - t0))s: bootstrap $BOOTSTRAP"
 }
 
-write_configs_if_missing() { [[ -f "$CONF_DIR/server.properties" ]] || write_configs; }
-
 cmd_status() {
   local pid
   if ! pid=$(broker_pid); then
     echo "not running (bootstrap $BOOTSTRAP)"
     return 3
   fi
-  ensure_tool_configs
   fetch
   if list_topics >/dev/null 2>&1; then
     echo "running (pid $pid), bootstrap $BOOTSTRAP"
@@ -432,7 +364,6 @@ cmd_status() {
 
 require_running() {
   broker_pid >/dev/null || { log "broker not running (start it with: $0 start)"; exit 3; }
-  ensure_tool_configs
   fetch
 }
 
@@ -499,7 +430,10 @@ main() {
     reset) cmd_reset "$@" ;;
     fetch) fetch ;;
     -h | --help | help) usage ;;
-    *) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
   esac
 }
 
