@@ -2,6 +2,10 @@
 # README command 1: install what is missing, build, start the local Kafka, and run cmr-bridge
 # in the foreground with a development signing key. Ctrl-C stops the bridge (Kafka keeps
 # running; stop it with deploy/local/kafka.sh stop).
+#
+# The bridge talks to the broker kafka.sh starts: CMR_KAFKA_PORT and CMR_KAFKA_HOME select
+# another local instance (and then appear in the printed consume line). Any CMR_BRIDGE_*
+# variable set in the environment is kept; the defaults here are for a laptop.
 set -euo pipefail
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$root"
@@ -11,20 +15,28 @@ bash deploy/local/build.sh
 bash deploy/local/kafka.sh start
 
 export CMR_BRIDGE_SIGNING_KEYS=${CMR_BRIDGE_SIGNING_KEYS:-dev-signing-key}
+export CMR_BRIDGE_KAFKA_BROKERS=${CMR_BRIDGE_KAFKA_BROKERS:-127.0.0.1:${CMR_KAFKA_PORT:-9092}}
 export CMR_BRIDGE_LISTEN=${CMR_BRIDGE_LISTEN:-127.0.0.1:8080}
 export CMR_BRIDGE_ADMIN_LISTEN=${CMR_BRIDGE_ADMIN_LISTEN:-127.0.0.1:9090}
 port=${CMR_BRIDGE_LISTEN##*:}
+# The printed lines are shell-quoted so they paste as they are.
+printf -v key '%q' "${CMR_BRIDGE_SIGNING_KEYS%%,*}"
+printf -v repo '%q' "$root"
+kafka_env=""
+[ -z "${CMR_KAFKA_HOME:-}" ] || kafka_env+="CMR_KAFKA_HOME=$(printf '%q' "$CMR_KAFKA_HOME") "
+[ -z "${CMR_KAFKA_PORT:-}" ] || kafka_env+="CMR_KAFKA_PORT=$(printf '%q' "$CMR_KAFKA_PORT") "
 
 cat <<TXT
 
-cmr-bridge is starting on http://$CMR_BRIDGE_LISTEN (admin: http://$CMR_BRIDGE_ADMIN_LISTEN).
-Development signing key: the value of CMR_BRIDGE_SIGNING_KEYS (default "dev-signing-key").
+cmr-bridge is starting on http://$CMR_BRIDGE_LISTEN (admin: http://$CMR_BRIDGE_ADMIN_LISTEN),
+Kafka at $CMR_BRIDGE_KAFKA_BROKERS. Signing key: the first of CMR_BRIDGE_SIGNING_KEYS
+(default "dev-signing-key").
 
 In another terminal, send a signed sample webhook:
-  $root/build/cmr-bridge send http://127.0.0.1:$port/webhooks --key dev-signing-key $root/deploy/local/samples/domain.order.success.json
+  $repo/build/cmr-bridge send http://127.0.0.1:$port/webhooks --key $key $repo/deploy/local/samples/domain.order.success.json
 
 and see the record on Kafka:
-  $root/deploy/local/kafka.sh consume cmr.order.events
+  ${kafka_env}$repo/deploy/local/kafka.sh consume cmr.order.events
 
 TXT
 exec "$root/build/cmr-bridge" serve
