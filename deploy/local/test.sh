@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# README command 2: install what is missing, check the format, build, start the local Kafka,
-# run every test tier (unit, integration, kafka, fault), the ASan+UBSan and TSan builds, the
-# fuzz targets, promtool on /metrics, the Kubernetes checks and the container image build;
-# stop Kafka. Exits non-zero on any failure. .ci/run calls exactly this.
+# README command 2: install what is missing, check the format, lint the scripts, build, start
+# the local Kafka, run every test tier (unit, integration, kafka, fault), the ASan+UBSan and TSan
+# builds, the fuzz targets, promtool on /metrics, the Kubernetes checks and the container image
+# build; stop Kafka. Exits non-zero on any failure. .ci/run calls exactly this.
 #
 #   CMR_BRIDGE_SKIP_SANITIZERS=1  skip the ASan+UBSan and TSan builds (quicker local loop)
 set -euo pipefail
@@ -17,6 +17,9 @@ bash deploy/local/install-deps.sh
 step "format check"
 mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cc' '*.h' 2>/dev/null || find src include tests -name '*.cc' -o -name '*.h')
 clang-format --dry-run -Werror "${sources[@]}"
+
+step "lint: shellcheck on every shell script"
+bash deploy/local/lint.sh
 
 step "build"
 bash deploy/local/build.sh

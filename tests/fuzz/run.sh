@@ -126,7 +126,8 @@ timings+=("seeds $(elapsed "$t0") s")
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && command -v llvm-symbolizer >/dev/null; then
-  export ASAN_SYMBOLIZER_PATH="$(command -v llvm-symbolizer)"
+  ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer)
+  export ASAN_SYMBOLIZER_PATH
 fi
 common=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -dict="$here/json.dict")
 failures=()
