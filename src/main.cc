@@ -214,10 +214,11 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
           const SpooledRequest request{record.value, timestamp, scheme, received};
           const VerifiedRequest verified = reverified(request);
           const Decision decision = pipeline.decide(verified);
-          if (!decision.publish) {
+          if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
+            const std::string reason(to_string(dead->reason));
             result = "still_failing";
-            detail = decision.reason + ": " + decision.detail;
-            ++still_failing[decision.reason];
+            detail = reason + ": " + dead->detail;
+            ++still_failing[reason];
           } else if (dry_run) {
             result = "would_publish";
           } else {
@@ -226,7 +227,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
                      : outcome.kind == OutcomeKind::kDuplicate    ? "duplicate"
                      : outcome.kind == OutcomeKind::kDeadLettered ? "conflict"
                                                                   : "unavailable";
-            detail = outcome.code;
+            detail = to_string(outcome.code);
           }
         }
         ++totals[result];

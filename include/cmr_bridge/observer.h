@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "cmr_bridge/codes.h"
 #include "cmr_bridge/outcome.h"
 #include "cmr_bridge/signature_scheme.h"
 
@@ -18,8 +19,8 @@ class PipelineObserver {
   virtual void on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) = 0;
   virtual void on_delivery(const std::string& topic, bool delivered,
                            std::chrono::nanoseconds latency) = 0;
-  // Result of the idempotency check: "claimed", "duplicate", "conflict", "in_flight".
-  virtual void on_dedup(std::string_view result) = 0;
+  // Result of the idempotency check on one request.
+  virtual void on_dedup(DedupResult result) = 0;
   // Every HTTP response of the webhook listener; `route` is "/webhooks" or "other".
   virtual void on_http_response(std::string_view route, int status) = 0;
 };
@@ -29,7 +30,7 @@ class NullObserver final : public PipelineObserver {
   void on_signature_verified(SignatureScheme) override {}
   void on_outcome(const Outcome&, std::chrono::nanoseconds) override {}
   void on_delivery(const std::string&, bool, std::chrono::nanoseconds) override {}
-  void on_dedup(std::string_view) override {}
+  void on_dedup(DedupResult) override {}
   void on_http_response(std::string_view, int) override {}
 };
 

@@ -173,41 +173,41 @@ void DedupCache::insert_locked(const EventKey& key, uint64_t body, uint32_t seen
   index_[slot] = static_cast<uint32_t>(position + 1);
 }
 
-ClaimStatus DedupCache::claim_or_wait(const EventKey& key, uint64_t body,
+DedupResult DedupCache::claim_or_wait(const EventKey& key, uint64_t body,
                                       std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
   while (true) {
     if (const Entry* done = find_done(key, now_seconds())) {
-      return done->body == body ? ClaimStatus::kDuplicate : ClaimStatus::kConflict;
+      return done->body == body ? DedupResult::kDuplicate : DedupResult::kConflict;
     }
     const auto held = held_.find(key);
     if (held == held_.end()) {
       held_.emplace(key, body);
-      return ClaimStatus::kClaimed;
+      return DedupResult::kClaimed;
     }
     if (held->second != body)
-      return ClaimStatus::kConflict;
+      return DedupResult::kConflict;
     if (resolved_.wait_until(lock, deadline) == std::cv_status::timeout &&
         std::chrono::steady_clock::now() >= deadline) {
       // One last look: the holder may have resolved right at the deadline.
       if (const Entry* done = find_done(key, now_seconds())) {
-        return done->body == body ? ClaimStatus::kDuplicate : ClaimStatus::kConflict;
+        return done->body == body ? DedupResult::kDuplicate : DedupResult::kConflict;
       }
       if (held_.find(key) == held_.end()) {
         held_.emplace(key, body);
-        return ClaimStatus::kClaimed;
+        return DedupResult::kClaimed;
       }
-      return ClaimStatus::kInFlight;
+      return DedupResult::kInFlight;
     }
   }
 }
 
-std::optional<ClaimStatus> DedupCache::lookup_done(const EventKey& key, uint64_t body) const {
+std::optional<DedupResult> DedupCache::lookup_done(const EventKey& key, uint64_t body) const {
   std::lock_guard lock(mutex_);
   const Entry* done = find_done(key, now_seconds());
   if (done == nullptr)
     return std::nullopt;
-  return done->body == body ? ClaimStatus::kDuplicate : ClaimStatus::kConflict;
+  return done->body == body ? DedupResult::kDuplicate : DedupResult::kConflict;
 }
 
 void DedupCache::complete(const EventKey& key, uint64_t body) {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "cmr_bridge/clock.h"
+#include "cmr_bridge/codes.h"
 
 namespace cmr_bridge {
 
@@ -42,13 +43,6 @@ struct DedupSettings {
   std::chrono::seconds ttl{7 * 24 * 3600};
 };
 
-enum class ClaimStatus {
-  kClaimed,    // new: the caller now holds it and must complete() or release()
-  kDuplicate,  // already published with the same body
-  kConflict,   // already published (or held) with a different body
-  kInFlight,   // another request holds it and did not resolve before the deadline
-};
-
 class DedupCache {
  public:
   DedupCache(DedupSettings settings, const Clock& clock);
@@ -59,10 +53,10 @@ class DedupCache {
   // Claims `key` for publishing. While another request holds it with the same body, waits
   // until that one completes (→ kDuplicate), releases (→ the caller claims it) or
   // `deadline` passes (→ kInFlight).
-  ClaimStatus claim_or_wait(const EventKey& key, uint64_t body,
+  DedupResult claim_or_wait(const EventKey& key, uint64_t body,
                             std::chrono::steady_clock::time_point deadline);
   // Without claiming: kDuplicate / kConflict when `key` is remembered as done, else nullopt.
-  std::optional<ClaimStatus> lookup_done(const EventKey& key, uint64_t body) const;
+  std::optional<DedupResult> lookup_done(const EventKey& key, uint64_t body) const;
   // The holder's publish was acknowledged: remember it as done.
   void complete(const EventKey& key, uint64_t body);
   // The holder's publish failed: forget the claim so a retry can succeed.

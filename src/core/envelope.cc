@@ -37,16 +37,16 @@ const rapidjson::Value& Envelope::data() const {
   return document_->json.FindMember("data")->value;
 }
 
-std::string_view error_code(EnvelopeError error) {
+OutcomeCode error_code(EnvelopeError error) {
   switch (error) {
     case EnvelopeError::kNone:
-      return "";
+      return OutcomeCode::kNone;
     case EnvelopeError::kInvalidJson:
-      return "invalid_json";
+      return OutcomeCode::kInvalidJson;
     case EnvelopeError::kInvalidEnvelope:
-      return "invalid_envelope";
+      return OutcomeCode::kInvalidEnvelope;
   }
-  return "invalid_json";
+  return OutcomeCode::kInvalidJson;
 }
 
 namespace {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cmr_bridge/codes.h"
+
 namespace cmr_bridge {
 
 enum class EnvelopeError {
@@ -16,7 +18,7 @@ enum class EnvelopeError {
   kInvalidJson,      // not JSON, invalid UTF-8, too deep, trailing garbage
   kInvalidEnvelope,  // JSON, but not an object with non-empty string event/eventId and object data
 };
-std::string_view error_code(EnvelopeError error);  // "invalid_json", "invalid_envelope"
+OutcomeCode error_code(EnvelopeError error);  // kInvalidJson, kInvalidEnvelope; kNone for kNone
 
 struct EnvelopeLimits {
   std::size_t max_depth = 64;

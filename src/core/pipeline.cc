@@ -1,93 +1,31 @@
 #include "core/pipeline.h"
 
-#include <charconv>
-#include <ctime>
-
 #include "core/timestamp.h"
 
 namespace cmr_bridge {
 namespace {
-// An outcome about `decision`'s event, without a delivery.
-Outcome outcome_for(const Decision& decision, OutcomeKind kind, std::string code,
-                    std::string_view signature_scheme) {
-  Outcome outcome;
-  outcome.kind = kind;
-  outcome.code = std::move(code);
-  outcome.event = decision.event;
-  outcome.event_id = decision.event_id;
+// An outcome carrying `code` about the event `id`, without a delivery.
+Outcome outcome_for(const EventIdentity& id, OutcomeCode code, std::string_view signature_scheme) {
+  Outcome outcome = outcome_with(code);
+  outcome.event = id.event;
+  outcome.event_id = id.event_id;
   outcome.signature_scheme = signature_scheme;
   return outcome;
 }
+
+// Decisions that go through the idempotency check carry a dedup identity; dead letters do not.
+const DedupIdentity* dedup_identity(const Decision& decision) {
+  return std::visit(
+      [](const auto& d) -> const DedupIdentity* {
+        if constexpr (std::is_same_v<std::decay_t<decltype(d)>, DeadLetterDecision>) {
+          return nullptr;
+        } else {
+          return &d.dedup;
+        }
+      },
+      decision);
+}
 }  // namespace
-
-std::string format_rfc3339(std::chrono::system_clock::time_point time) {
-  using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(time.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[40];
-  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer,
-                static_cast<int>(ms % 1000));
-  return out;
-}
-
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.mmm]Z
-  if (text.size() != 20 && text.size() != 24)
-    return std::nullopt;
-  const auto number = [&](std::size_t at, std::size_t len) -> int {
-    int value = -1;
-    const auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + len, value);
-    return ec == std::errc{} && end == text.data() + at + len ? value : -1;
-  };
-  if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
-      text.back() != 'Z') {
-    return std::nullopt;
-  }
-  std::tm utc{};
-  utc.tm_year = number(0, 4) - 1900;
-  utc.tm_mon = number(5, 2) - 1;
-  utc.tm_mday = number(8, 2);
-  utc.tm_hour = number(11, 2);
-  utc.tm_min = number(14, 2);
-  utc.tm_sec = number(17, 2);
-  int millis = 0;
-  if (text.size() == 24) {
-    if (text[19] != '.')
-      return std::nullopt;
-    millis = number(20, 3);
-  }
-  if (utc.tm_year < 0 || utc.tm_mon < 0 || utc.tm_mday < 1 || utc.tm_hour < 0 || utc.tm_min < 0 ||
-      utc.tm_sec < 0 || millis < 0) {
-    return std::nullopt;
-  }
-  return std::chrono::system_clock::from_time_t(timegm(&utc)) + std::chrono::milliseconds(millis);
-}
-
-std::string_view to_string(OutcomeKind kind) {
-  switch (kind) {
-    case OutcomeKind::kAccepted:
-      return "accepted";
-    case OutcomeKind::kDeadLettered:
-      return "dead_lettered";
-    case OutcomeKind::kDuplicate:
-      return "duplicate";
-    case OutcomeKind::kInFlight:
-      return "in_flight";
-    case OutcomeKind::kUnauthorized:
-      return "unauthorized";
-    case OutcomeKind::kUnavailable:
-      return "unavailable";
-    case OutcomeKind::kRejected:
-      return "rejected";
-    case OutcomeKind::kOverloaded:
-      return "overloaded";
-  }
-  return "unavailable";
-}
 
 IngestPipeline::IngestPipeline(PipelineSettings settings, PipelineParts parts)
     : settings_(std::move(settings)), parts_(parts) {}
@@ -99,9 +37,7 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
   const auto timestamp_error =
       check_timestamp_window(request.timestamp, received, settings_.timestamp_tolerance);
   if (timestamp_error != TimestampError::kNone) {
-    Outcome outcome;
-    outcome.kind = OutcomeKind::kUnauthorized;
-    outcome.code = error_code(timestamp_error);
+    Outcome outcome = outcome_with(error_code(timestamp_error));
     outcome.message = timestamp_error == TimestampError::kMissing
                           ? "cmr-x-timestamp header is required"
                       : timestamp_error == TimestampError::kMalformed
@@ -113,9 +49,7 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
   const auto signature =
       parts_.verifier.verify(request.signature, request.timestamp.value_or(""), request.body);
   if (!signature.ok()) {
-    Outcome outcome;
-    outcome.kind = OutcomeKind::kUnauthorized;
-    outcome.code = error_code(signature.error);
+    Outcome outcome = outcome_with(error_code(signature.error));
     outcome.message = signature.error == SignatureError::kMissing
                           ? "cmr-x-signature header is required"
                       : signature.error == SignatureError::kMalformed
@@ -133,38 +67,32 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
   const Decision decision = decide(verified);
   if (parts_.spool != nullptr && parts_.spool->backlogged()) {
     // Earlier requests wait in the spool: queue behind them so each key stays in order.
-    if (decision.known_duplicate) {
-      parts_.observer.on_dedup("duplicate");
-      return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate", verified.signature_scheme);
+    if (const auto* duplicate = std::get_if<KnownDuplicateDecision>(&decision)) {
+      parts_.observer.on_dedup(DedupResult::kDuplicate);
+      return outcome_for(duplicate->id, OutcomeCode::kDuplicate, verified.signature_scheme);
     }
-    return spool(verified, decision);
+    return spool(verified, identity(decision));
   }
   Outcome outcome = publish_once(decision, verified);
   if (outcome.kind == OutcomeKind::kUnavailable && parts_.spool != nullptr) {
-    return spool(verified, decision);
+    return spool(verified, identity(decision));
   }
   return outcome;
 }
 
-Outcome IngestPipeline::spool(const VerifiedRequest& request, const Decision& decision) const {
-  Outcome outcome;
-  outcome.event = decision.event;
-  outcome.event_id = decision.event_id;
-  outcome.signature_scheme = request.signature_scheme;
+Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentity& id) const {
   const SpoolAppendResult result =
       parts_.spool->append({std::string(request.body), std::string(request.timestamp),
                             std::string(request.signature_scheme), request.received});
   if (result == SpoolAppendResult::kDurable) {
-    outcome.kind = OutcomeKind::kAccepted;
-    outcome.code = "spooled";
-    return outcome;
+    return outcome_for(id, OutcomeCode::kSpooled, request.signature_scheme);
   }
-  outcome.kind = OutcomeKind::kUnavailable;
+  const bool full = result == SpoolAppendResult::kFull;
+  Outcome outcome = outcome_for(id, full ? OutcomeCode::kSpoolFull : OutcomeCode::kSpoolUnavailable,
+                                request.signature_scheme);
   outcome.retry_after = settings_.retry_after;
-  outcome.code = result == SpoolAppendResult::kFull ? "spool_full" : "spool_unavailable";
-  outcome.message = result == SpoolAppendResult::kFull
-                        ? "Kafka is unavailable and the local spool is full"
-                        : "Kafka is unavailable and the local spool cannot be written";
+  outcome.message = full ? "Kafka is unavailable and the local spool is full"
+                         : "Kafka is unavailable and the local spool cannot be written";
   return outcome;
 }
 
@@ -181,49 +109,51 @@ Outcome IngestPipeline::forward(const SpooledRequest& request) const {
 
 Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedRequest& request,
                                      bool dead_letter_conflicts) const {
-  if (!decision.publish || parts_.dedup == nullptr) {
+  const DedupIdentity* dedup = dedup_identity(decision);
+  if (dedup == nullptr || parts_.dedup == nullptr) {
     return deliver(decision, request.signature_scheme);
   }
-  if (decision.known_duplicate) {
-    parts_.observer.on_dedup("duplicate");
-    return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate", request.signature_scheme);
+  if (const auto* duplicate = std::get_if<KnownDuplicateDecision>(&decision)) {
+    parts_.observer.on_dedup(DedupResult::kDuplicate);
+    return outcome_for(duplicate->id, OutcomeCode::kDuplicate, request.signature_scheme);
   }
-  const EventKey key = decision.key ? *decision.key : event_key(decision.event_id);
-  const uint64_t fingerprint =
-      decision.key ? decision.body_fingerprint : body_fingerprint(request.body);
-  const auto status = parts_.dedup->claim_or_wait(
+  return publish_claimed(decision, *dedup, request, dead_letter_conflicts);
+}
+
+Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIdentity& dedup,
+                                        const VerifiedRequest& request,
+                                        bool dead_letter_conflicts) const {
+  const EventIdentity& id = identity(decision);
+  const EventKey key = dedup.key ? *dedup.key : event_key(id.event_id);
+  const uint64_t fingerprint = dedup.key ? dedup.body_fingerprint : body_fingerprint(request.body);
+  const DedupResult result = parts_.dedup->claim_or_wait(
       key, fingerprint, std::chrono::steady_clock::now() + settings_.delivery_timeout);
-  switch (status) {
-    case ClaimStatus::kDuplicate: {
-      parts_.observer.on_dedup("duplicate");
-      return outcome_for(decision, OutcomeKind::kDuplicate, "duplicate", request.signature_scheme);
-    }
-    case ClaimStatus::kConflict: {
-      parts_.observer.on_dedup("conflict");
+  parts_.observer.on_dedup(result);
+  switch (result) {
+    case DedupResult::kDuplicate:
+      return outcome_for(id, OutcomeCode::kDuplicate, request.signature_scheme);
+    case DedupResult::kConflict: {
       // Same eventId, different bytes: never republished; kept for a human to look at.
-      const Decision conflict = dead_letter(request, "eventid_conflict",
-                                            "eventId was already received with a different body",
-                                            decision.event, decision.event_id);
+      const DeadLetterDecision conflict =
+          dead_letter(request, OutcomeCode::kEventIdConflict,
+                      "eventId was already received with a different body", id);
       if (!dead_letter_conflicts) {
-        Outcome outcome = outcome_for(decision, OutcomeKind::kDeadLettered, conflict.reason,
-                                      request.signature_scheme);
+        Outcome outcome = outcome_for(id, conflict.reason, request.signature_scheme);
         outcome.message = conflict.detail;
         return outcome;
       }
-      return deliver(conflict, request.signature_scheme);
+      return deliver(conflict.id, conflict.record, conflict.reason, conflict.detail,
+                     request.signature_scheme);
     }
-    case ClaimStatus::kInFlight: {
-      parts_.observer.on_dedup("in_flight");
-      Outcome outcome = outcome_for(decision, OutcomeKind::kInFlight, "event_in_flight",
-                                    request.signature_scheme);
+    case DedupResult::kInFlight: {
+      Outcome outcome = outcome_for(id, OutcomeCode::kEventInFlight, request.signature_scheme);
       outcome.message = "the same eventId is being published by another request; retry later";
       outcome.retry_after = settings_.retry_after;
       return outcome;
     }
-    case ClaimStatus::kClaimed:
+    case DedupResult::kClaimed:
       break;
   }
-  parts_.observer.on_dedup("claimed");
   Outcome outcome = deliver(decision, request.signature_scheme);
   if (outcome.kind != OutcomeKind::kAccepted) {
     parts_.dedup->release(key);
@@ -233,7 +163,7 @@ Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedReq
   // publish failed.
   parts_.dedup->complete(key, fingerprint);
   if (parts_.markers != nullptr) {
-    parts_.markers->record({decision.event_id, fingerprint, request.received, outcome.topic,
+    parts_.markers->record({id.event_id, fingerprint, request.received, outcome.topic,
                             outcome.partition, outcome.offset});
   }
   return outcome;
@@ -243,131 +173,117 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
   auto parsed = parse_envelope(request.body, settings_.envelope_limits);
   if (parsed.error != EnvelopeError::kNone) {
     return dead_letter(request, error_code(parsed.error), std::move(parsed.detail),
-                       std::move(parsed.event), std::move(parsed.event_id));
+                       {std::move(parsed.event), std::move(parsed.event_id)});
   }
   const Envelope& envelope = *parsed.envelope;
-  std::optional<EventKey> key;
-  uint64_t fingerprint = 0;
+  EventIdentity id{envelope.event(), envelope.event_id()};
+  DedupIdentity dedup;
   if (parts_.dedup != nullptr) {
-    key = event_key(envelope.event_id());
-    fingerprint = body_fingerprint(request.body);
+    dedup.key = event_key(envelope.event_id());
+    dedup.body_fingerprint = body_fingerprint(request.body);
     // The same bytes were published before, so routing and validation decided "publish" then.
-    if (parts_.dedup->lookup_done(*key, fingerprint) == ClaimStatus::kDuplicate) {
-      Decision duplicate;
-      duplicate.publish = true;
-      duplicate.known_duplicate = true;
-      duplicate.event = envelope.event();
-      duplicate.event_id = envelope.event_id();
-      duplicate.key = key;
-      duplicate.body_fingerprint = fingerprint;
-      return duplicate;
+    if (parts_.dedup->lookup_done(*dedup.key, dedup.body_fingerprint) == DedupResult::kDuplicate) {
+      return KnownDuplicateDecision{std::move(id), dedup};
     }
   }
   const Route* route = parts_.routes.find(envelope.event());
   if (route == nullptr) {
-    return dead_letter(request, "unroutable_event",
-                       "no route for event \"" + envelope.event() + "\"", envelope.event(),
-                       envelope.event_id());
+    return dead_letter(request, OutcomeCode::kUnroutableEvent,
+                       "no route for event \"" + envelope.event() + "\"", std::move(id));
   }
   if (parts_.schemas != nullptr && route->schema != "none") {
     const std::string& schema = route->schema.empty() ? envelope.event() : route->schema;
     if (auto violation = parts_.schemas->validate(schema, envelope.data())) {
-      return dead_letter(request, "schema_violation", "data" + *violation, envelope.event(),
-                         envelope.event_id());
+      return dead_letter(request, OutcomeCode::kSchemaViolation, "data" + *violation,
+                         std::move(id));
     }
   }
   const std::string record_key = envelope.first_string(route->key_pointers).value_or("");
-  Decision decision;
-  decision.publish = true;
-  decision.event = envelope.event();
-  decision.event_id = envelope.event_id();
-  decision.key = key;
-  decision.body_fingerprint = fingerprint;
   const auto data =
       protect_credentials(envelope.raw_data(), settings_.credentials, envelope.event_id());
   if (!data) {
-    decision.failed = true;
-    decision.detail = "credential encryption failed";
-    return decision;
+    return UnpreparedDecision{std::move(id), dedup, "credential encryption failed"};
   }
-  decision.record = make_cloudevent_record({envelope, *route, record_key, request.sent,
-                                            request.received, request.signature_scheme, *data},
-                                           settings_.cloudevents);
-  return decision;
+  return PublishDecision{std::move(id), dedup,
+                         make_cloudevent_record({envelope, *route, record_key, request.sent,
+                                                 request.received, request.signature_scheme, *data},
+                                                settings_.cloudevents)};
 }
 
-Decision IngestPipeline::dead_letter(const VerifiedRequest& request, std::string_view reason,
-                                     std::string detail, std::string event,
-                                     std::string event_id) const {
-  Decision decision;
-  decision.reason = reason;
-  decision.detail = std::move(detail);
-  decision.event = std::move(event);
-  decision.event_id = std::move(event_id);
+DeadLetterDecision IngestPipeline::dead_letter(const VerifiedRequest& request, OutcomeCode reason,
+                                               std::string detail, EventIdentity id) const {
+  DeadLetterDecision decision{std::move(id), reason, std::move(detail), {}};
   Record& record = decision.record;
   record.topic = settings_.deadletter_topic;
-  record.key = decision.event_id;
+  record.key = decision.id.event_id;
   record.value.assign(request.body);
   record.headers = {
-      {"cmr-dlq-reason", decision.reason},
+      {"cmr-dlq-reason", std::string(to_string(reason))},
       {"cmr-dlq-detail", decision.detail},
       {"cmr-received-time", format_rfc3339(request.received)},
       {"cmr-signature-scheme", std::string(request.signature_scheme)},
       {"cmr-x-timestamp", std::string(request.timestamp)},
   };
-  if (!decision.event.empty())
-    record.headers.push_back({"cmr-event", decision.event});
-  if (!decision.event_id.empty())
-    record.headers.push_back({"cmr-event-id", decision.event_id});
+  if (!decision.id.event.empty())
+    record.headers.push_back({"cmr-event", decision.id.event});
+  if (!decision.id.event_id.empty())
+    record.headers.push_back({"cmr-event-id", decision.id.event_id});
   return decision;
 }
 
 Outcome IngestPipeline::deliver(const Decision& decision, std::string_view signature_scheme) const {
-  if (decision.failed) {
-    Outcome failed;
-    failed.kind = OutcomeKind::kUnavailable;
-    failed.code = "internal_error";
-    failed.message = decision.detail;
-    failed.event = decision.event;
-    failed.event_id = decision.event_id;
-    failed.retry_after = settings_.retry_after;
-    return failed;
+  if (const auto* publish = std::get_if<PublishDecision>(&decision)) {
+    return deliver(publish->id, publish->record, OutcomeCode::kNone, {}, signature_scheme);
   }
-  Outcome outcome;
-  outcome.event = decision.event;
-  outcome.event_id = decision.event_id;
-  outcome.signature_scheme = signature_scheme;
-  outcome.topic = decision.record.topic;
+  if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
+    return deliver(dead->id, dead->record, dead->reason, dead->detail, signature_scheme);
+  }
+  // Unprepared (a known duplicate never reaches a delivery: publish_once answers it first).
+  Outcome failed = outcome_with(OutcomeCode::kInternalError);
+  const EventIdentity& id = identity(decision);
+  failed.event = id.event;
+  failed.event_id = id.event_id;
+  if (const auto* unprepared = std::get_if<UnpreparedDecision>(&decision))
+    failed.message = unprepared->detail;
+  failed.retry_after = settings_.retry_after;
+  return failed;
+}
 
+Outcome IngestPipeline::deliver(const EventIdentity& id, const Record& record,
+                                OutcomeCode delivered_code, std::string_view delivered_detail,
+                                std::string_view signature_scheme) const {
   const auto started = std::chrono::steady_clock::now();
-  const auto report = parts_.publisher.publish(decision.record, settings_.delivery_timeout);
-  parts_.observer.on_delivery(decision.record.topic, report.status == DeliveryStatus::kDelivered,
+  const auto report = parts_.publisher.publish(record, settings_.delivery_timeout);
+  parts_.observer.on_delivery(record.topic, report.status == DeliveryStatus::kDelivered,
                               std::chrono::steady_clock::now() - started);
   if (report.status == DeliveryStatus::kDelivered) {
-    outcome.kind = decision.publish ? OutcomeKind::kAccepted : OutcomeKind::kDeadLettered;
-    outcome.code = decision.reason;
-    outcome.message = decision.detail;
+    Outcome outcome = outcome_for(id, delivered_code, signature_scheme);
+    outcome.topic = record.topic;
+    outcome.message = delivered_detail;
     outcome.partition = report.partition;
     outcome.offset = report.offset;
     return outcome;
   }
-  outcome.kind = OutcomeKind::kUnavailable;
-  outcome.retry_after = settings_.retry_after;
+  OutcomeCode code = OutcomeCode::kDeliveryFailed;
+  std::string message;
   switch (report.status) {
     case DeliveryStatus::kTimedOut:
-      outcome.code = "delivery_timeout";
-      outcome.message = "Kafka did not acknowledge the event within " +
-                        std::to_string(settings_.delivery_timeout.count()) + " ms";
+      code = OutcomeCode::kDeliveryTimeout;
+      message = "Kafka did not acknowledge the event within " +
+                std::to_string(settings_.delivery_timeout.count()) + " ms";
       break;
     case DeliveryStatus::kQueueFull:
-      outcome.code = "producer_queue_full";
-      outcome.message = "the producer queue is full; retry later";
+      code = OutcomeCode::kProducerQueueFull;
+      message = "the producer queue is full; retry later";
       break;
     default:
-      outcome.code = "delivery_failed";
-      outcome.message = "Kafka did not accept the event: " + report.error;
+      message = "Kafka did not accept the event: " + report.error;
       break;
   }
+  Outcome outcome = outcome_for(id, code, signature_scheme);
+  outcome.topic = record.topic;
+  outcome.message = std::move(message);
+  outcome.retry_after = settings_.retry_after;
   return outcome;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string_view>
+#include <variant>
 
 #include "cmr_bridge/clock.h"
 #include "cmr_bridge/dedup_store.h"
@@ -42,22 +43,52 @@ struct VerifiedRequest {
 // The views point into `request`, which must outlive the result.
 VerifiedRequest reverified(const SpooledRequest& request);
 
-// What to do with a verified request: publish an event record, or dead-letter the raw bytes.
-struct Decision {
-  bool publish = false;
-  Record record;       // the record to write (event topic or dead-letter topic)
-  std::string reason;  // dead-letter reason code, empty when publishing
-  std::string detail;  // dead-letter detail (never quotes the body)
+// Which event a decision is about: from the envelope, best effort when it is invalid.
+struct EventIdentity {
   std::string event;
   std::string event_id;
-  bool failed = false;  // could not be prepared (credential encryption failed): retry later
-  // Dedup identity, set when dedup is on and the envelope parsed (computed once per request).
+};
+
+// Dedup identity, computed once per request when dedup is on and the envelope parsed.
+struct DedupIdentity {
   std::optional<EventKey> key;
   uint64_t body_fingerprint = 0;
-  // Already published with these exact bytes: answered "duplicate" without routing,
-  // validating or building a record (a duplicate costs a parse and a lookup).
-  bool known_duplicate = false;
 };
+
+// Publish `record` on its event topic (at most once per eventId).
+struct PublishDecision {
+  EventIdentity id;
+  DedupIdentity dedup;
+  Record record;
+};
+// Already published with these exact bytes: answered "duplicate" without routing, validating
+// or building a record (a duplicate costs a parse and a lookup).
+struct KnownDuplicateDecision {
+  EventIdentity id;
+  DedupIdentity dedup;
+};
+// Not publishable as an event: write the raw bytes to the dead-letter topic.
+struct DeadLetterDecision {
+  EventIdentity id;
+  OutcomeCode reason = OutcomeCode::kInvalidJson;  // a dead-letter reason (codes.h)
+  std::string detail;                              // never quotes the body
+  Record record;                                   // on the dead-letter topic
+};
+// Publishable, but the record could not be prepared (credential encryption failed): nothing is
+// written; the sender retries later.
+struct UnpreparedDecision {
+  EventIdentity id;
+  DedupIdentity dedup;
+  std::string detail;
+};
+
+// What to do with a verified request.
+using Decision =
+    std::variant<PublishDecision, KnownDuplicateDecision, DeadLetterDecision, UnpreparedDecision>;
+
+inline const EventIdentity& identity(const Decision& decision) {
+  return std::visit([](const auto& d) -> const EventIdentity& { return d.id; }, decision);
+}
 
 struct PipelineSettings {
   std::chrono::seconds timestamp_tolerance{300};
@@ -102,19 +133,20 @@ class IngestPipeline {
   Outcome forward(const SpooledRequest& request) const;
 
  private:
-  Decision dead_letter(const VerifiedRequest& request, std::string_view reason, std::string detail,
-                       std::string event, std::string event_id) const;
+  DeadLetterDecision dead_letter(const VerifiedRequest& request, OutcomeCode reason,
+                                 std::string detail, EventIdentity id) const;
+  // Claim → deliver → mark done (or release), for a decision that carries a dedup identity.
+  Outcome publish_claimed(const Decision& decision, const DedupIdentity& dedup,
+                          const VerifiedRequest& request, bool dead_letter_conflicts) const;
+  // Writes the record of a publish or dead-letter decision and waits for the delivery report.
+  Outcome deliver(const EventIdentity& id, const Record& record, OutcomeCode delivered_code,
+                  std::string_view delivered_detail, std::string_view signature_scheme) const;
   Outcome deliver(const Decision& decision, std::string_view signature_scheme) const;
   // Keeps a verified request in the spool; accepted ("spooled") once it is fsync'd.
-  Outcome spool(const VerifiedRequest& request, const Decision& decision) const;
+  Outcome spool(const VerifiedRequest& request, const EventIdentity& id) const;
 
   PipelineSettings settings_;
   PipelineParts parts_;
 };
-
-// RFC 3339 UTC with milliseconds, e.g. "2024-03-08T23:59:59.123Z".
-std::string format_rfc3339(std::chrono::system_clock::time_point time);
-// Parses what format_rfc3339 writes (and the same without fraction); nullopt otherwise.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 }  // namespace cmr_bridge

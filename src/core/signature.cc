@@ -134,18 +134,18 @@ EVP_MAC* fetch_hmac() {
 
 }  // namespace
 
-std::string_view error_code(SignatureError error) {
+OutcomeCode error_code(SignatureError error) {
   switch (error) {
     case SignatureError::kNone:
-      return "";
+      return OutcomeCode::kNone;
     case SignatureError::kMissing:
-      return "missing_signature";
+      return OutcomeCode::kMissingSignature;
     case SignatureError::kMalformed:
-      return "malformed_signature";
+      return OutcomeCode::kMalformedSignature;
     case SignatureError::kMismatch:
-      return "signature_mismatch";
+      return OutcomeCode::kSignatureMismatch;
   }
-  return "signature_mismatch";
+  return OutcomeCode::kSignatureMismatch;
 }
 
 struct SignatureVerifier::Impl {

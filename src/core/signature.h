@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cmr_bridge/codes.h"
 #include "cmr_bridge/signature_scheme.h"
 
 namespace cmr_bridge {
@@ -21,7 +22,7 @@ enum class SignatureError {
   kMalformed,  // not hex/base64 of 32 bytes, or not the pinned encoding
   kMismatch,   // well-formed but no configured key and scheme produces it
 };
-std::string_view error_code(SignatureError error);  // "missing_signature", ...
+OutcomeCode error_code(SignatureError error);  // kMissingSignature, ...; kNone for kNone
 
 struct SignatureCheck {
   SignatureError error = SignatureError::kNone;

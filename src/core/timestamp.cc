@@ -1,6 +1,8 @@
 #include "core/timestamp.h"
 
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
 namespace cmr_bridge {
 namespace {
@@ -8,20 +10,20 @@ constexpr int64_t kMillisecondsThreshold = 1'000'000'000'000;  // 1e12
 constexpr std::size_t kMaxDigits = 19;
 }  // namespace
 
-std::string_view error_code(TimestampError error) {
+OutcomeCode error_code(TimestampError error) {
   switch (error) {
     case TimestampError::kNone:
-      return "";
+      return OutcomeCode::kNone;
     case TimestampError::kMissing:
-      return "missing_timestamp";
+      return OutcomeCode::kMissingTimestamp;
     case TimestampError::kMalformed:
-      return "malformed_timestamp";
+      return OutcomeCode::kMalformedTimestamp;
     case TimestampError::kExpired:
-      return "timestamp_expired";
+      return OutcomeCode::kTimestampExpired;
     case TimestampError::kInFuture:
-      return "timestamp_in_future";
+      return OutcomeCode::kTimestampInFuture;
   }
-  return "malformed_timestamp";
+  return OutcomeCode::kMalformedTimestamp;
 }
 
 std::optional<ParsedTimestamp> parse_timestamp(std::string_view header) {
@@ -77,6 +79,53 @@ TimestampError check_timestamp_window(std::optional<std::string_view> header,
     return TimestampError::kInFuture;
   }
   return TimestampError::kNone;
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point time) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(time.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  char out[40];
+  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer,
+                static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.mmm]Z
+  if (text.size() != 20 && text.size() != 24)
+    return std::nullopt;
+  const auto number = [&](std::size_t at, std::size_t len) -> int {
+    int value = -1;
+    const auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + len, value);
+    return ec == std::errc{} && end == text.data() + at + len ? value : -1;
+  };
+  if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text.back() != 'Z') {
+    return std::nullopt;
+  }
+  std::tm utc{};
+  utc.tm_year = number(0, 4) - 1900;
+  utc.tm_mon = number(5, 2) - 1;
+  utc.tm_mday = number(8, 2);
+  utc.tm_hour = number(11, 2);
+  utc.tm_min = number(14, 2);
+  utc.tm_sec = number(17, 2);
+  int millis = 0;
+  if (text.size() == 24) {
+    if (text[19] != '.')
+      return std::nullopt;
+    millis = number(20, 3);
+  }
+  if (utc.tm_year < 0 || utc.tm_mon < 0 || utc.tm_mday < 1 || utc.tm_hour < 0 || utc.tm_min < 0 ||
+      utc.tm_sec < 0 || millis < 0) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&utc)) + std::chrono::milliseconds(millis);
 }
 
 }  // namespace cmr_bridge

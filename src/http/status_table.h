@@ -1,4 +1,5 @@
-// The one table that turns outcomes into HTTP responses.
+// Outcome → HTTP response. The status and Retry-After of every code come from the one code
+// table (cmr_bridge/codes.h); the body shape from the outcome's kind.
 #pragma once
 
 #include <string>
@@ -15,9 +16,9 @@ struct HttpResponse {
 
 HttpResponse to_http(const Outcome& outcome);
 
-// Refusals decided before the pipeline runs. Codes (closed set) and statuses:
-// not_found 404, method_not_allowed 405, payload_too_large 413, unsupported_media_type 415,
-// duplicate_auth_header 401, bad_request 400, overloaded 429.
-Outcome rejection(std::string code, std::string message);
+// A refusal decided before the pipeline runs (kRejected or kOverloaded codes: not_found,
+// method_not_allowed, payload_too_large, unsupported_media_type, duplicate_auth_header,
+// bad_request, overloaded). Retry-After as the code table says.
+Outcome rejection(OutcomeCode code, std::string message);
 
 }  // namespace cmr_bridge

@@ -71,7 +71,7 @@ struct WebhookServer::Impl {
     write(res, response);
     log_info("webhook",
              {{"outcome", to_string(outcome.kind)},
-              {"code", outcome.code},
+              {"code", to_string(outcome.code)},
               {"status", response.status},
               {"event", outcome.event},
               {"eventId", outcome.event_id},
@@ -91,19 +91,21 @@ struct WebhookServer::Impl {
       ~InFlight() { count.fetch_sub(1, std::memory_order_relaxed); }
     } guard{in_flight};
     if (in_flight.fetch_add(1, std::memory_order_relaxed) >= settings.max_in_flight) {
-      respond(res, rejection("overloaded", "too many requests in flight; retry shortly"), started);
+      respond(res,
+              rejection(OutcomeCode::kOverloaded, "too many requests in flight; retry shortly"),
+              started);
       return;
     }
     if (req.get_header_value_count(kSignatureHeader) > 1 ||
         req.get_header_value_count(kTimestampHeader) > 1) {
       respond(res,
-              rejection("duplicate_auth_header",
+              rejection(OutcomeCode::kDuplicateAuthHeader,
                         "cmr-x-signature and cmr-x-timestamp must each appear once"),
               started);
       return;
     }
     if (refused_content_type(req)) {
-      respond(res, rejection("unsupported_media_type", "the body must be JSON"), started);
+      respond(res, rejection(OutcomeCode::kUnsupportedMediaType, "the body must be JSON"), started);
       return;
     }
     const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader),
@@ -117,14 +119,15 @@ struct WebhookServer::Impl {
     Outcome outcome;
     if (res.status == 404 && req.path == kWebhookPath) {
       res.set_header("Allow", "POST");
-      outcome = rejection("method_not_allowed", "use POST for " + req.path);
+      outcome = rejection(OutcomeCode::kMethodNotAllowed, "use POST for " + req.path);
     } else if (res.status == 404) {
-      outcome = rejection("not_found", "no such endpoint; webhooks go to POST /webhooks");
+      outcome =
+          rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
     } else if (res.status == 413) {
-      outcome = rejection("payload_too_large",
+      outcome = rejection(OutcomeCode::kPayloadTooLarge,
                           "body larger than " + std::to_string(settings.max_body_bytes) + " bytes");
     } else {
-      outcome = rejection("bad_request", "malformed HTTP request");
+      outcome = rejection(OutcomeCode::kBadRequest, "malformed HTTP request");
     }
     if (req.path == kWebhookPath) {
       respond(res, outcome, std::chrono::steady_clock::now());

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/json_writer.h"
-#include "core/pipeline.h"
+#include "core/timestamp.h"
 #include "kafka/client_common.h"
 #include "log/logger.h"
 

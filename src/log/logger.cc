@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "core/json_writer.h"
-#include "core/pipeline.h"
+#include "core/timestamp.h"
 
 namespace cmr_bridge {
 namespace {

@@ -167,7 +167,8 @@ void PrometheusObserver::on_signature_verified(SignatureScheme scheme) {
 void PrometheusObserver::on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) {
   const std::string_view kind = to_string(outcome.kind);
   impl_->outcomes_by
-      .get({{"outcome", kind}, {"reason", outcome.code.empty() ? "none" : outcome.code}})
+      .get({{"outcome", kind},
+            {"reason", outcome.code == OutcomeCode::kNone ? "none" : to_string(outcome.code)}})
       .Increment();
   impl_->request_latency_by.get({{"outcome", kind}}, kLatencyBuckets).Observe(seconds(latency));
 }
@@ -179,8 +180,8 @@ void PrometheusObserver::on_delivery(const std::string& topic, bool delivered,
   impl_->delivery_latency_by.get({{"topic", topic}}, kLatencyBuckets).Observe(seconds(latency));
 }
 
-void PrometheusObserver::on_dedup(std::string_view result) {
-  impl_->dedup_results_by.get({{"result", result}}).Increment();
+void PrometheusObserver::on_dedup(DedupResult result) {
+  impl_->dedup_results_by.get({{"result", to_string(result)}}).Increment();
 }
 
 void PrometheusObserver::set_spool_state(std::size_t bytes, std::size_t records,

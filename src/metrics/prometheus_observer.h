@@ -17,7 +17,7 @@ class PrometheusObserver final : public PipelineObserver {
   void on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) override;
   void on_delivery(const std::string& topic, bool delivered,
                    std::chrono::nanoseconds latency) override;
-  void on_dedup(std::string_view result) override;
+  void on_dedup(DedupResult result) override;
   void on_http_response(std::string_view route, int status) override;
 
   // Gauges sampled by the admin listener right before a scrape.

@@ -39,7 +39,7 @@ void SpoolForwarder::run() {
     if (outcome.kind == OutcomeKind::kUnavailable) {
       errors_.fetch_add(1);
       if (!failing) {
-        log_warn("spool forwarding paused: Kafka unavailable", {{"code", outcome.code}});
+        log_warn("spool forwarding paused: Kafka unavailable", {{"code", to_string(outcome.code)}});
         failing = true;
       }
       if (!pause(retry_backoff_))
@@ -53,7 +53,7 @@ void SpoolForwarder::run() {
     spool_.pop();
     forwarded_.fetch_add(1);
     log_info("spool forwarded", {{"outcome", to_string(outcome.kind)},
-                                 {"code", outcome.code},
+                                 {"code", to_string(outcome.code)},
                                  {"event", outcome.event},
                                  {"eventId", outcome.event_id},
                                  {"topic", outcome.topic},

@@ -77,7 +77,7 @@ class CountingObserver final : public PipelineObserver {
   void on_signature_verified(SignatureScheme) override { ++verified; }
   void on_outcome(const Outcome&, std::chrono::nanoseconds) override {}
   void on_delivery(const std::string&, bool, std::chrono::nanoseconds) override {}
-  void on_dedup(std::string_view) override {}
+  void on_dedup(DedupResult) override {}
   void on_http_response(std::string_view, int) override {}
   int verified = 0;
 };
@@ -92,7 +92,8 @@ void check_dead_letter(const Outcome& outcome, const Record& record, std::string
   FUZZ_CHECK(outcome.topic == record.topic, "outcome topic is the record's");
   FUZZ_CHECK(record.value == body, "DLQ value must equal the body byte for byte");
   const std::string* reason = header(record, "cmr-dlq-reason");
-  FUZZ_CHECK(reason && *reason == outcome.code, "cmr-dlq-reason must be the outcome code");
+  FUZZ_CHECK(reason && *reason == to_string(outcome.code),
+             "cmr-dlq-reason must be the outcome code");
   FUZZ_CHECK(header(record, "cmr-x-timestamp") != nullptr, "cmr-x-timestamp header");
   // The reason agrees with an independent look at the body.
   const EnvelopeResult parsed = parse_envelope(body);
@@ -102,12 +103,14 @@ void check_dead_letter(const Outcome& outcome, const Record& record, std::string
   }
   const Route* route = w.routes.find(parsed.envelope->event());
   if (route == nullptr) {
-    FUZZ_CHECK(outcome.code == "unroutable_event", "no route ⇒ unroutable_event");
+    FUZZ_CHECK(outcome.code == OutcomeCode::kUnroutableEvent, "no route ⇒ unroutable_event");
     return;
   }
-  FUZZ_CHECK(outcome.code == "schema_violation" || outcome.code == "eventid_conflict",
+  FUZZ_CHECK(outcome.code == OutcomeCode::kSchemaViolation ||
+                 outcome.code == OutcomeCode::kEventIdConflict,
              "a routable envelope is dead-lettered only for its schema or a conflict");
-  FUZZ_CHECK(schemas_on || outcome.code != "schema_violation", "no schemas ⇒ no violation");
+  FUZZ_CHECK(schemas_on || outcome.code != OutcomeCode::kSchemaViolation,
+             "no schemas ⇒ no violation");
   FUZZ_CHECK(record.key == parsed.envelope->event_id(), "DLQ key is the eventId");
 }
 
@@ -115,7 +118,7 @@ void check_accepted(const Outcome& outcome, const Record& record, std::string_vi
                     const World& w, bool schemas_on, CloudEventsMode mode) {
   FUZZ_CHECK(is_event_topic(w.topics, record.topic), "accepted record must be on an event topic");
   FUZZ_CHECK(outcome.topic == record.topic, "outcome topic is the record's");
-  FUZZ_CHECK(outcome.code.empty(), "accepted has no code");
+  FUZZ_CHECK(outcome.code == OutcomeCode::kNone, "accepted has no code");
   const EnvelopeResult parsed = parse_envelope(body);
   FUZZ_CHECK(parsed.error == EnvelopeError::kNone, "accepted body must be a valid envelope");
   const Envelope& envelope = *parsed.envelope;
@@ -199,12 +202,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                  .dedup = dedup.get()});
 
   const Outcome first = pipeline.handle(request);
+  FUZZ_CHECK(info(first.code).kind == first.kind, "an outcome's kind is its code's");
   switch (first.kind) {
     case OutcomeKind::kUnauthorized:
       FUZZ_CHECK(!sign, "a correctly signed request inside the window must not be unauthorized");
       FUZZ_CHECK(publisher.records.empty(), "unauthorized ⇒ nothing published");
       FUZZ_CHECK(observer.verified == 0, "unauthorized ⇒ never reported verified");
-      FUZZ_CHECK(!first.code.empty(), "unauthorized has a code");
+      FUZZ_CHECK(first.code != OutcomeCode::kNone, "unauthorized has a code");
       return 0;
     case OutcomeKind::kAccepted:
       FUZZ_CHECK(!first_fails, "accepted although the publish failed");
@@ -219,8 +223,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case OutcomeKind::kUnavailable:
       FUZZ_CHECK(first_fails, "unavailable although the publisher acknowledged");
       FUZZ_CHECK(publisher.records.size() == 1, "one publish attempt");
-      FUZZ_CHECK(first.code == "delivery_failed" || first.code == "delivery_timeout",
-                 "unavailable code");
+      FUZZ_CHECK(
+          first.code == OutcomeCode::kDeliveryFailed || first.code == OutcomeCode::kDeliveryTimeout,
+          "unavailable code");
       break;
     default:  // duplicate, in flight (fresh cache), or any kind the pipeline does not produce
       FUZZ_CHECK(false, "unexpected outcome kind for a fresh pipeline");
@@ -252,8 +257,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         {request.signature ? std::optional<std::string_view>(other_signature) : std::nullopt,
          request.timestamp, other_body});
     if (third.kind != OutcomeKind::kUnauthorized) {
-      FUZZ_CHECK(third.kind == OutcomeKind::kDeadLettered && third.code == "eventid_conflict",
-                 "same eventId with other bytes must be dead-lettered as a conflict");
+      FUZZ_CHECK(
+          third.kind == OutcomeKind::kDeadLettered && third.code == OutcomeCode::kEventIdConflict,
+          "same eventId with other bytes must be dead-lettered as a conflict");
       FUZZ_CHECK(
           publisher.records.size() == before + 1 && publisher.records.back().value == other_body,
           "conflict DLQ value is the second body byte for byte");

@@ -36,47 +36,47 @@ TEST_SUITE("dedup cache") {
   TEST_CASE("claim, complete, then the same event is a duplicate and a different body a conflict") {
     ManualClock clock(kStart);
     DedupCache cache({100, hours(1)}, clock);
-    CHECK(cache.claim_or_wait(key(1), 11, soon()) == ClaimStatus::kClaimed);
+    CHECK(cache.claim_or_wait(key(1), 11, soon()) == DedupResult::kClaimed);
     CHECK(cache.in_flight() == 1);
     cache.complete(key(1), 11);
     CHECK(cache.in_flight() == 0);
     CHECK(cache.size() == 1);
-    CHECK(cache.claim_or_wait(key(1), 11, soon()) == ClaimStatus::kDuplicate);
-    CHECK(cache.claim_or_wait(key(1), 12, soon()) == ClaimStatus::kConflict);
+    CHECK(cache.claim_or_wait(key(1), 11, soon()) == DedupResult::kDuplicate);
+    CHECK(cache.claim_or_wait(key(1), 12, soon()) == DedupResult::kConflict);
   }
 
   TEST_CASE("a released claim can be claimed again, so a retry after a failed publish succeeds") {
     ManualClock clock(kStart);
     DedupCache cache({100, hours(1)}, clock);
-    CHECK(cache.claim_or_wait(key(1), 11, soon()) == ClaimStatus::kClaimed);
+    CHECK(cache.claim_or_wait(key(1), 11, soon()) == DedupResult::kClaimed);
     cache.release(key(1));
     CHECK(cache.size() == 0);
-    CHECK(cache.claim_or_wait(key(1), 11, soon()) == ClaimStatus::kClaimed);
+    CHECK(cache.claim_or_wait(key(1), 11, soon()) == DedupResult::kClaimed);
   }
 
   TEST_CASE("while held, a second claim waits and then sees the first one's outcome") {
     ManualClock clock(kStart);
     DedupCache cache({100, hours(1)}, clock);
-    REQUIRE(cache.claim_or_wait(key(1), 11, soon()) == ClaimStatus::kClaimed);
+    REQUIRE(cache.claim_or_wait(key(1), 11, soon()) == DedupResult::kClaimed);
     CHECK(cache.claim_or_wait(key(1), 11, steady_clock::now() + milliseconds(20)) ==
-          ClaimStatus::kInFlight);
-    CHECK(cache.claim_or_wait(key(1), 99, soon()) == ClaimStatus::kConflict);
+          DedupResult::kInFlight);
+    CHECK(cache.claim_or_wait(key(1), 99, soon()) == DedupResult::kConflict);
 
     std::thread completer([&] {
       std::this_thread::sleep_for(milliseconds(30));
       cache.complete(key(1), 11);
     });
     CHECK(cache.claim_or_wait(key(1), 11, steady_clock::now() + seconds(5)) ==
-          ClaimStatus::kDuplicate);
+          DedupResult::kDuplicate);
     completer.join();
 
-    REQUIRE(cache.claim_or_wait(key(2), 22, soon()) == ClaimStatus::kClaimed);
+    REQUIRE(cache.claim_or_wait(key(2), 22, soon()) == DedupResult::kClaimed);
     std::thread releaser([&] {
       std::this_thread::sleep_for(milliseconds(30));
       cache.release(key(2));
     });
     CHECK(cache.claim_or_wait(key(2), 22, steady_clock::now() + seconds(5)) ==
-          ClaimStatus::kClaimed);
+          DedupResult::kClaimed);
     releaser.join();
   }
 
@@ -89,11 +89,11 @@ TEST_SUITE("dedup cache") {
     for (int i = 0; i < 16; ++i) {
       threads.emplace_back([&] {
         const auto status = cache.claim_or_wait(key(7), 77, steady_clock::now() + seconds(5));
-        if (status == ClaimStatus::kClaimed) {
+        if (status == DedupResult::kClaimed) {
           ++claimed;
           std::this_thread::sleep_for(milliseconds(10));
           cache.complete(key(7), 77);
-        } else if (status == ClaimStatus::kDuplicate) {
+        } else if (status == DedupResult::kDuplicate) {
           ++duplicates;
         }
       });
@@ -110,24 +110,24 @@ TEST_SUITE("dedup cache") {
     cache.claim_or_wait(key(1), 1, soon());
     cache.complete(key(1), 1);
     clock.advance(seconds(60));
-    CHECK(cache.claim_or_wait(key(1), 1, soon()) == ClaimStatus::kDuplicate);
+    CHECK(cache.claim_or_wait(key(1), 1, soon()) == DedupResult::kDuplicate);
     clock.advance(seconds(1));
-    CHECK(cache.claim_or_wait(key(1), 1, soon()) == ClaimStatus::kClaimed);
+    CHECK(cache.claim_or_wait(key(1), 1, soon()) == DedupResult::kClaimed);
   }
 
   TEST_CASE("at capacity the oldest entry is evicted first") {
     ManualClock clock(kStart);
     DedupCache cache({3, hours(1)}, clock);
     for (int i = 0; i < 4; ++i) {
-      REQUIRE(cache.claim_or_wait(key(i), i, soon()) == ClaimStatus::kClaimed);
+      REQUIRE(cache.claim_or_wait(key(i), i, soon()) == DedupResult::kClaimed);
       cache.complete(key(i), i);
       clock.advance(seconds(1));
     }
     CHECK(cache.size() == 3);
-    CHECK(cache.claim_or_wait(key(3), 3, soon()) == ClaimStatus::kDuplicate);
-    CHECK(cache.claim_or_wait(key(2), 2, soon()) == ClaimStatus::kDuplicate);
-    CHECK(cache.claim_or_wait(key(1), 1, soon()) == ClaimStatus::kDuplicate);
-    CHECK(cache.claim_or_wait(key(0), 0, soon()) == ClaimStatus::kClaimed);  // evicted
+    CHECK(cache.claim_or_wait(key(3), 3, soon()) == DedupResult::kDuplicate);
+    CHECK(cache.claim_or_wait(key(2), 2, soon()) == DedupResult::kDuplicate);
+    CHECK(cache.claim_or_wait(key(1), 1, soon()) == DedupResult::kDuplicate);
+    CHECK(cache.claim_or_wait(key(0), 0, soon()) == DedupResult::kClaimed);  // evicted
   }
 
   TEST_CASE("the index stays consistent through heavy wrap-around and eviction") {
@@ -138,12 +138,12 @@ TEST_SUITE("dedup cache") {
     CHECK(cache.size() == 1000);
     for (int i = 0; i < 19000; i += 97) {
       CAPTURE(i);
-      CHECK(cache.claim_or_wait(key(i), i, soon()) == ClaimStatus::kClaimed);
+      CHECK(cache.claim_or_wait(key(i), i, soon()) == DedupResult::kClaimed);
       cache.release(key(i));
     }
     for (int i = 19000; i < 20000; ++i) {
       CAPTURE(i);
-      CHECK(cache.claim_or_wait(key(i), i, soon()) == ClaimStatus::kDuplicate);
+      CHECK(cache.claim_or_wait(key(i), i, soon()) == DedupResult::kDuplicate);
     }
   }
 
@@ -154,8 +154,8 @@ TEST_SUITE("dedup cache") {
     cache.insert_done(key(1), 1, kStart - seconds(10));
     cache.insert_done(key(2), 2, kStart - seconds(61));
     CHECK(cache.size() == 1);
-    CHECK(cache.claim_or_wait(key(1), 1, soon()) == ClaimStatus::kDuplicate);
-    CHECK(cache.claim_or_wait(key(2), 2, soon()) == ClaimStatus::kClaimed);
+    CHECK(cache.claim_or_wait(key(1), 1, soon()) == DedupResult::kDuplicate);
+    CHECK(cache.claim_or_wait(key(2), 2, soon()) == DedupResult::kClaimed);
   }
 
   TEST_CASE("memory reserved stays under 64 bytes per entry") {

@@ -105,7 +105,7 @@ TEST_SUITE("pipeline spool") {
     publisher.next_status = DeliveryStatus::kTimedOut;
     const Outcome outcome = send_spooled(kDomainOrderSuccess);
     CHECK(outcome.kind == OutcomeKind::kAccepted);
-    CHECK(outcome.code == "spooled");
+    CHECK(to_string(outcome.code) == "spooled");
     REQUIRE(spool_double.requests.size() == 1);
     CHECK(spool_double.requests[0].body == kDomainOrderSuccess);
     CHECK(spool_double.requests[0].timestamp == kTestTimestamp);
@@ -118,11 +118,11 @@ TEST_SUITE("pipeline spool") {
     spool_double.result = SpoolAppendResult::kFull;
     Outcome outcome = send_spooled(kDomainOrderSuccess);
     CHECK(outcome.kind == OutcomeKind::kUnavailable);
-    CHECK(outcome.code == "spool_full");
+    CHECK(to_string(outcome.code) == "spool_full");
     spool_double.result = SpoolAppendResult::kFailed;
     outcome = send_spooled(kDomainOrderSuccess);
     CHECK(outcome.kind == OutcomeKind::kUnavailable);
-    CHECK(outcome.code == "spool_unavailable");
+    CHECK(to_string(outcome.code) == "spool_unavailable");
   }
 
   TEST_CASE_FIXTURE(
@@ -130,7 +130,7 @@ TEST_SUITE("pipeline spool") {
       "while the spool has a backlog, new requests queue behind it without touching Kafka") {
     spool_double.backlog = true;
     const Outcome outcome = send_spooled(kDomainOrderSuccess);
-    CHECK(outcome.code == "spooled");
+    CHECK(to_string(outcome.code) == "spooled");
     CHECK(publisher.records.empty());
     CHECK(spool_double.requests.size() == 1);
   }
@@ -181,7 +181,7 @@ TEST_SUITE("pipeline idempotency") {
     // New bytes under that config are still judged in full: unroutable → dead letter.
     std::string other = kDomainOrderSuccess;
     other.replace(other.find("6SSHBXWR3N4JEKGRQSG3KW3D76N6"), 28, "6SSHBXWR3N4JEKGRQSG3KW3D76N7");
-    CHECK(send_to(reconfigured, other).code == "unroutable_event");
+    CHECK(to_string(send_to(reconfigured, other).code) == "unroutable_event");
   }
 
   TEST_CASE_FIXTURE(DedupFixture,
@@ -215,7 +215,7 @@ TEST_SUITE("pipeline idempotency") {
     changed.replace(changed.find("15.88"), 5, "99.99");
     const Outcome outcome = send_once(changed);
     CHECK(outcome.kind == OutcomeKind::kDeadLettered);
-    CHECK(outcome.code == "eventid_conflict");
+    CHECK(to_string(outcome.code) == "eventid_conflict");
     REQUIRE(publisher.records.size() == 2);
     CHECK(publisher.records[1].topic == "cmr.webhooks.deadletter");
     CHECK(publisher.records[1].value == changed);
@@ -268,7 +268,7 @@ TEST_SUITE("pipeline") {
         R"({"event":"domain.order.success","eventId":"E9","data":{"orderId":"O","userId":"U","price":"free"}})";
     const Outcome outcome = send(body);
     CHECK(outcome.kind == OutcomeKind::kDeadLettered);
-    CHECK(outcome.code == "schema_violation");
+    CHECK(to_string(outcome.code) == "schema_violation");
     CHECK(outcome.message == "data/price: type");
     REQUIRE(publisher.records.size() == 1);
     CHECK(publisher.records[0].topic == "cmr.webhooks.deadletter");
@@ -321,7 +321,7 @@ TEST_SUITE("pipeline") {
       request.body = kDomainOrderSuccess;
       const Outcome outcome = pipeline.handle(request);
       CHECK(outcome.kind == OutcomeKind::kUnauthorized);
-      CHECK(outcome.code == c.code);
+      CHECK(to_string(outcome.code) == c.code);
       CHECK(outcome.message.find(kTestKey) == std::string::npos);
     }
     CHECK(publisher.records.empty());
@@ -330,7 +330,7 @@ TEST_SUITE("pipeline") {
   TEST_CASE_FIXTURE(PipelineFixture,
                     "a stale timestamp is refused before the MAC is even checked") {
     const Outcome outcome = send(kDomainOrderSuccess, "1709942098");
-    CHECK(outcome.code == "timestamp_expired");
+    CHECK(to_string(outcome.code) == "timestamp_expired");
   }
 
   TEST_CASE_FIXTURE(PipelineFixture, "delivery failures answer unavailable with Retry-After") {
@@ -345,7 +345,7 @@ TEST_SUITE("pipeline") {
       publisher.next_status = c.status;
       const Outcome outcome = send(kDomainOrderSuccess);
       CHECK(outcome.kind == OutcomeKind::kUnavailable);
-      CHECK(outcome.code == c.code);
+      CHECK(to_string(outcome.code) == c.code);
       CHECK(outcome.retry_after.count() > 0);
     }
   }
@@ -374,7 +374,7 @@ TEST_SUITE("pipeline") {
       publisher.records.clear();
       const Outcome outcome = send(c.body);
       CHECK(outcome.kind == OutcomeKind::kDeadLettered);
-      CHECK(outcome.code == c.reason);
+      CHECK(to_string(outcome.code) == c.reason);
       CHECK(outcome.event_id == c.event_id);
       REQUIRE(publisher.records.size() == 1);
       const Record& record = publisher.records[0];
@@ -391,21 +391,5 @@ TEST_SUITE("pipeline") {
     publisher.next_status = DeliveryStatus::kFailed;
     const Outcome outcome = send("{not json");
     CHECK(outcome.kind == OutcomeKind::kUnavailable);
-  }
-
-  TEST_CASE("RFC 3339 parsing reads back what formatting writes") {
-    using namespace std::chrono;
-    const auto t = system_clock::time_point(milliseconds(1709942399123));
-    CHECK(parse_rfc3339(format_rfc3339(t)) == t);
-    CHECK(parse_rfc3339("2024-03-08T23:59:59Z") == system_clock::time_point(seconds(1709942399)));
-    CHECK_FALSE(parse_rfc3339("2024-03-08 23:59:59Z"));
-    CHECK_FALSE(parse_rfc3339("yesterday"));
-  }
-
-  TEST_CASE("RFC 3339 formatting keeps milliseconds and UTC") {
-    using namespace std::chrono;
-    CHECK(format_rfc3339(system_clock::time_point(milliseconds(1709942399123))) ==
-          "2024-03-08T23:59:59.123Z");
-    CHECK(format_rfc3339(system_clock::time_point(seconds(0))) == "1970-01-01T00:00:00.000Z");
   }
 }

@@ -55,9 +55,25 @@ TEST_SUITE("timestamp") {
   }
 
   TEST_CASE("error codes are stable API strings") {
-    CHECK(error_code(TimestampError::kMissing) == "missing_timestamp");
-    CHECK(error_code(TimestampError::kMalformed) == "malformed_timestamp");
-    CHECK(error_code(TimestampError::kExpired) == "timestamp_expired");
-    CHECK(error_code(TimestampError::kInFuture) == "timestamp_in_future");
+    CHECK(to_string(error_code(TimestampError::kMissing)) == "missing_timestamp");
+    CHECK(to_string(error_code(TimestampError::kMalformed)) == "malformed_timestamp");
+    CHECK(to_string(error_code(TimestampError::kExpired)) == "timestamp_expired");
+    CHECK(to_string(error_code(TimestampError::kInFuture)) == "timestamp_in_future");
+  }
+
+  TEST_CASE("RFC 3339 parsing reads back what formatting writes") {
+    using namespace std::chrono;
+    const auto t = system_clock::time_point(milliseconds(1709942399123));
+    CHECK(parse_rfc3339(format_rfc3339(t)) == t);
+    CHECK(parse_rfc3339("2024-03-08T23:59:59Z") == system_clock::time_point(seconds(1709942399)));
+    CHECK_FALSE(parse_rfc3339("2024-03-08 23:59:59Z"));
+    CHECK_FALSE(parse_rfc3339("yesterday"));
+  }
+
+  TEST_CASE("RFC 3339 formatting keeps milliseconds and UTC") {
+    using namespace std::chrono;
+    CHECK(format_rfc3339(system_clock::time_point(milliseconds(1709942399123))) ==
+          "2024-03-08T23:59:59.123Z");
+    CHECK(format_rfc3339(system_clock::time_point(seconds(0))) == "1970-01-01T00:00:00.000Z");
   }
 }

@@ -1,7 +1,7 @@
+#include "core/envelope.h"
+
 #include <doctest/doctest.h>
 
-#include "core/envelope.h"
-#include "core/routing.h"
 #include "support/samples.h"
 
 using namespace cmr_bridge;
@@ -92,53 +92,24 @@ TEST_SUITE("envelope") {
   }
 }
 
-TEST_SUITE("routing") {
-  TEST_CASE("glob matching") {
-    CHECK(glob_match("subscription.*", "subscription.renewal.success"));
-    CHECK(glob_match("*", ""));
-    CHECK(glob_match("a*b*c", "axxbyyc"));
-    CHECK_FALSE(glob_match("a*b*c", "axxbyy"));
-    CHECK_FALSE(glob_match("mailbox.created", "mailbox.created2"));
-    CHECK(glob_match("mailbox.*.success", "mailbox.order.success"));
+TEST_SUITE("envelope raw data") {
+  TEST_CASE("raw_data is the exact data object, whitespace and all") {
+    const std::string body =
+        "{ \"event\" : \"e\", \"data\" :  { \"a\" : [ 1 , {} ] } , \"eventId\":\"i\"}";
+    const auto parsed = parse_envelope(body);
+    REQUIRE(parsed.error == EnvelopeError::kNone);
+    CHECK(parsed.envelope->raw_data() == "{ \"a\" : [ 1 , {} ] }");
   }
 
-  TEST_CASE("the default table routes every documented event to its lifecycle topic") {
-    const TopicNames topics;
-    const auto table = RouteTable::defaults(topics);
-    struct Case {
-      const char* event;
-      const std::string& topic;
-      const char* first_key;
-    };
-    const Case cases[] = {
-        {"domain.order.success", topics.order, "/orderId"},
-        {"domain.order.failed", topics.order, "/orderId"},
-        {"mailbox.order.success", topics.order, "/orderId"},
-        {"mailbox.order.failed", topics.order, "/orderId"},
-        {"mailbox.created", topics.order, "/orderId"},
-        {"mailbox.updated", topics.order, "/orderId"},
-        {"subscription.renewal.success", topics.subscription, "/subscriptionId"},
-        {"subscription.renewal.failed", topics.subscription, "/subscriptionId"},
-        {"subscription.cancelled", topics.subscription, "/subscriptionId"},
-        {"subscription.renewing", topics.subscription, "/subscriptionId"},
-        {"prewarmup.order.success", topics.prewarmup, "/orderId"},
-        {"prewarmup.order.failed", topics.prewarmup, "/orderId"},
-    };
-    for (const auto& c : cases) {
-      CAPTURE(c.event);
-      const Route* route = table.find(c.event);
-      REQUIRE(route != nullptr);
-      CHECK(route->topic == c.topic);
-      CHECK(route->key_pointers.front() == c.first_key);
-      CHECK(route->key_pointers.back() == "/userId");
+  TEST_CASE("a repeated envelope key is refused as ambiguous") {
+    for (const char* body : {R"({"event":"a","event":"b","eventId":"i","data":{}})",
+                             R"({"event":"a","eventId":"i","data":{},"data":{"x":1}})",
+                             R"({"event":"a","eventId":"i","eventId":"j","data":{}})"}) {
+      CAPTURE(body);
+      CHECK(parse_envelope(body).error == EnvelopeError::kInvalidEnvelope);
     }
-  }
-
-  TEST_CASE("events outside the documented lifecycles have no route") {
-    const auto table = RouteTable::defaults(TopicNames{});
-    CHECK(table.find("domain.renewal.success") == nullptr);
-    CHECK(table.find("mailbox.exported") == nullptr);
-    CHECK(table.find("dns-record.updated") == nullptr);
-    CHECK(table.find("") == nullptr);
+    // Repeats below the top level are the sender's business and pass through.
+    CHECK(parse_envelope(R"({"event":"a","eventId":"i","data":{"x":1,"x":2}})").error ==
+          EnvelopeError::kNone);
   }
 }

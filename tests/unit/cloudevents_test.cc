@@ -1,0 +1,90 @@
+#include "core/cloudevents.h"
+
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+
+#include <map>
+
+#include "core/envelope.h"
+#include "core/routing.h"
+
+using namespace cmr_bridge;
+using namespace std::chrono;
+
+namespace {
+const auto kSent = system_clock::time_point(seconds(1709942399));
+const auto kReceived = system_clock::time_point(milliseconds(1709942399250));
+
+Record normalize(const std::string& body, CloudEventsMode mode, std::string_view key = "K") {
+  static const Route route{"prewarmup.*", "prewarmup", "cmr.prewarmup.events", {"/orderId"}, ""};
+  const auto parsed = parse_envelope(body);
+  REQUIRE(parsed.error == EnvelopeError::kNone);
+  return make_cloudevent_record(
+      {*parsed.envelope, route, key, kSent, kReceived, "body-hex", parsed.envelope->raw_data()},
+      {mode, "cmr-test"});
+}
+
+std::string attribute(const rapidjson::Document& doc, const char* name) {
+  const auto it = doc.FindMember(name);
+  return it == doc.MemberEnd() ? "<absent>" : std::string(it->value.GetString());
+}
+}  // namespace
+
+TEST_SUITE("cloudevents") {
+  TEST_CASE("structured mode carries every attribute and the sender's data bytes unchanged") {
+    const std::string data =
+        R"({ "userId":"U1","orderId":"O1","serviceProvider":"MICROSOFT","price":1e2,)"
+        R"("big":123456789012345678901234567890,"name":"Jos\u00e9 M\u00fcller","extra":{"x":[1,2]}})";
+    const std::string body =
+        R"({"event":"prewarmup.order.success","eventId":"E1","data":)" + data + "}";
+    const Record record = normalize(body, CloudEventsMode::kStructured);
+    CHECK(record.topic == "cmr.prewarmup.events");
+    CHECK(record.key == "K");
+    rapidjson::Document doc;
+    doc.Parse(record.value.c_str());
+    REQUIRE(doc.IsObject());
+    CHECK(attribute(doc, "specversion") == "1.0");
+    CHECK(attribute(doc, "id") == "E1");
+    CHECK(attribute(doc, "source") == "cmr-test");
+    CHECK(attribute(doc, "type") == "prewarmup.order.success");
+    CHECK(attribute(doc, "time") == "2024-03-08T23:59:59.000Z");
+    CHECK(attribute(doc, "receivedtime") == "2024-03-08T23:59:59.250Z");
+    CHECK(attribute(doc, "subject") == "K");
+    CHECK(attribute(doc, "datacontenttype") == "application/json");
+    CHECK(attribute(doc, "lifecycle") == "prewarmup");
+    CHECK(attribute(doc, "outcome") == "success");
+    CHECK(attribute(doc, "userid") == "U1");
+    CHECK(attribute(doc, "orderid") == "O1");
+    CHECK(attribute(doc, "provider") == "MICROSOFT");
+    CHECK(attribute(doc, "signaturescheme") == "body-hex");
+    CHECK(attribute(doc, "mailboxid") == "<absent>");
+    CHECK(attribute(doc, "domain") == "<absent>");
+    // Numbers beyond double precision, escapes and spacing survive as written.
+    CHECK(record.value.find("\"data\":" + data) != std::string::npos);
+  }
+
+  TEST_CASE("binary mode puts attributes in ce_ headers and data alone in the value") {
+    const std::string data = R"({"userId":"U1","domainName":"a.com","workspaceType":"GOOGLE"})";
+    const Record record =
+        normalize(R"({"event":"mailbox.order.failed","eventId":"E2","data":)" + data + "}",
+                  CloudEventsMode::kBinary, "");
+    CHECK(record.value == data);
+    std::map<std::string, std::string> headers;
+    for (const auto& h : record.headers)
+      headers[h.name] = h.value;
+    CHECK(headers["content-type"] == "application/json");
+    CHECK(headers["ce_specversion"] == "1.0");
+    CHECK(headers["ce_id"] == "E2");
+    CHECK(headers["ce_type"] == "mailbox.order.failed");
+    CHECK(headers["ce_outcome"] == "failed");
+    CHECK(headers["ce_domain"] == "a.com");
+    CHECK(headers["ce_provider"] == "GOOGLE");
+    CHECK(headers.count("ce_subject") == 0);  // empty key: no subject
+  }
+
+  TEST_CASE("the outcome is the last segment of the event name") {
+    CHECK(event_outcome("subscription.cancelled") == "cancelled");
+    CHECK(event_outcome("mailbox.created") == "created");
+    CHECK(event_outcome("odd") == "odd");
+  }
+}
