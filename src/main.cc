@@ -99,8 +99,10 @@ int check_config(const std::string& executable) {
     std::cerr << "config error: " << error << "\n";
   if (!state.errors.empty())
     return kExitConfig;
-  if (!SignatureVerifier::create(state.config.signing_keys, state.config.signature_scheme)) {
-    std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key\n";
+  if (const auto verifier =
+          SignatureVerifier::create(state.config.signing_keys, state.config.signature_scheme);
+      !verifier) {
+    std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: " << verifier.error().message() << "\n";
     return kExitConfig;
   }
   for (const auto& warning : state.warnings)
@@ -154,7 +156,8 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
   auto publisher = KafkaPublisher::create(producer_settings, &error);
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
   if (!publisher || !verifier) {
-    std::cerr << "config error: " << (publisher ? "CMR_BRIDGE_SIGNING_KEYS: no usable key" : error)
+    std::cerr << "config error: "
+              << (publisher ? "CMR_BRIDGE_SIGNING_KEYS: " + verifier.error().message() : error)
               << "\n";
     return kExitConfig;
   }
@@ -182,7 +185,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
     writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic, writer_id);
   }
   const PipelineSettings settings = pipeline_settings_for(state);
-  const IngestPipeline pipeline(settings, {.verifier = *verifier,
+  const IngestPipeline pipeline(settings, {.verifier = *verifier.value(),
                                            .routes = *state.routes,
                                            .schemas = state.schemas.get(),
                                            .publisher = *publisher,
@@ -277,7 +280,7 @@ int serve(const std::string& executable) {
 
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
   if (!verifier) {
-    std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key\n";
+    std::cerr << "config error: CMR_BRIDGE_SIGNING_KEYS: " << verifier.error().message() << "\n";
     return kExitConfig;
   }
 
@@ -338,7 +341,7 @@ int serve(const std::string& executable) {
 
   PrometheusObserver metrics;
   const PipelineSettings pipeline_settings = pipeline_settings_for(state);
-  const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier,
+  const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier.value(),
                                                     .routes = *state.routes,
                                                     .schemas = state.schemas.get(),
                                                     .publisher = *publisher,

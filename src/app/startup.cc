@@ -45,11 +45,10 @@ CredentialPolicy load_credential_policy(const Config& config, std::vector<std::s
       text.pop_back();
   }
   if (!text.empty()) {
-    std::string error;
-    if (auto keys = parse_encryption_keys(text, &error)) {
-      policy.keys = std::move(*keys);
+    if (auto keys = parse_encryption_keys(text)) {
+      policy.keys = std::move(keys).value();
     } else {
-      errors.push_back(variable + ": " + error);
+      errors.push_back(variable + ": " + keys.error().message());
     }
   } else if (policy.mode == CredentialMode::kEncrypt) {
     errors.push_back("CMR_BRIDGE_ENCRYPTION_KEYS: required when CMR_BRIDGE_CREDENTIALS=encrypt");
@@ -79,13 +78,13 @@ StartupState load_startup_state(const std::string& executable) {
   if (!state.errors.empty())
     return state;
   state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
-  RoutesFileResult routes = load_routes(state.config);
-  if (!routes.errors.empty()) {
-    state.errors = std::move(routes.errors);
+  auto routes = load_routes(state.config);
+  if (!routes) {
+    state.errors = routes.error().messages();
     return state;
   }
   state.routes = std::make_unique<RouteTable>(
-      RouteTable::with_overrides(std::move(routes.routes), state.config.topics));
+      RouteTable::with_overrides(std::move(routes).value(), state.config.topics));
   state.credentials = load_credential_policy(state.config, state.errors);
   std::string schema_error;
   state.schemas = load_schemas(state.config.schema_dir, *state.routes, &schema_error);

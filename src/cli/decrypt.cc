@@ -74,10 +74,9 @@ int run_decrypt_command(const std::vector<std::string>& args) {
   } else if (const char* text = std::getenv("CMR_BRIDGE_ENCRYPTION_KEYS")) {
     keys_text = text;
   }
-  std::string error;
-  const auto keys = parse_encryption_keys(keys_text, &error);
+  const auto keys = parse_encryption_keys(keys_text);
   if (!keys) {
-    std::cerr << "CMR_BRIDGE_ENCRYPTION_KEYS: " << error << "\n";
+    std::cerr << "CMR_BRIDGE_ENCRYPTION_KEYS: " << keys.error().message() << "\n";
     return 2;
   }
   std::string input;
@@ -108,7 +107,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
   int decrypted = 0;
   int failed = 0;
   rapidjson::Value& data = structured ? doc["data"] : doc;
-  decrypt_in_place(data, "", *keys, event_id, doc.GetAllocator(), decrypted, failed);
+  decrypt_in_place(data, "", keys.value(), event_id, doc.GetAllocator(), decrypted, failed);
   rapidjson::StringBuffer out;
   rapidjson::Writer<rapidjson::StringBuffer> writer(out);
   doc.Accept(writer);

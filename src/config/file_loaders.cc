@@ -70,9 +70,12 @@ std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable
     }
     sources.push_back({file.stem().string(), file.string(), std::move(*text)});
   }
-  auto set = SchemaSet::compile(sources, error);
-  if (!set)
+  auto compiled = SchemaSet::compile(sources);
+  if (!compiled) {
+    *error = compiled.error().message();
     return nullptr;
+  }
+  auto set = std::move(compiled).value();
   for (const auto& event : documented_events()) {
     if (!set->contains(event)) {
       *error = (events / (event + ".json")).string() + ": missing (schema of a documented event)";
@@ -89,17 +92,13 @@ std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable
   return set;
 }
 
-RoutesFileResult load_routes(const Config& config) {
-  RoutesFileResult result;
-  if (!config.routes_file.empty()) {
-    const auto text = read_file(config.routes_file);
-    if (!text) {
-      result.errors.push_back("CMR_BRIDGE_ROUTES_FILE: " + config.routes_file + " cannot be read");
-      return result;
-    }
-    result = parse_routes_file(*text, config.routes_file, config.topics);
-  }
-  return result;
+Result<std::vector<Route>> load_routes(const Config& config) {
+  if (config.routes_file.empty())
+    return std::vector<Route>{};
+  const auto text = read_file(config.routes_file);
+  if (!text)
+    return Error("CMR_BRIDGE_ROUTES_FILE: " + config.routes_file + " cannot be read");
+  return parse_routes_file(*text, config.routes_file, config.topics);
 }
 
 }  // namespace cmr_bridge

@@ -23,7 +23,8 @@ std::string resolve_schema_dir(const std::string& configured, const std::string&
 std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable& routes,
                                         std::string* error);
 
-// The built-in routes, preceded by those of `config.routes_file` when set.
-RoutesFileResult load_routes(const Config& config);
+// The routes of `config.routes_file` (none when unset), to put before the built-in ones;
+// every problem found when the file cannot be read or parsed.
+Result<std::vector<Route>> load_routes(const Config& config);
 
 }  // namespace cmr_bridge

@@ -183,8 +183,7 @@ std::optional<std::string> encrypt(const EncryptionKey& key, std::string_view pl
 
 }  // namespace
 
-std::optional<std::vector<EncryptionKey>> parse_encryption_keys(std::string_view text,
-                                                                std::string* error) {
+Result<std::vector<EncryptionKey>> parse_encryption_keys(std::string_view text) {
   std::vector<EncryptionKey> keys;
   while (!text.empty()) {
     const auto comma = text.find(',');
@@ -195,32 +194,20 @@ std::optional<std::vector<EncryptionKey>> parse_encryption_keys(std::string_view
     while (!entry.empty() && entry.back() == ' ')
       entry.remove_suffix(1);
     const auto colon = entry.find(':');
-    if (colon == std::string_view::npos || colon == 0) {
-      if (error)
-        *error = "each key must be written <id>:<base64 of 32 bytes>";
-      return std::nullopt;
-    }
+    if (colon == std::string_view::npos || colon == 0)
+      return Error("each key must be written <id>:<base64 of 32 bytes>");
     EncryptionKey key;
     key.id.assign(entry.substr(0, colon));
     const auto bytes = base64_decode(entry.substr(colon + 1));
-    if (!bytes || bytes->size() != key.key.size()) {
-      if (error)
-        *error = "key \"" + key.id + "\" is not base64 of exactly 32 bytes";
-      return std::nullopt;
-    }
+    if (!bytes || bytes->size() != key.key.size())
+      return Error("key \"" + key.id + "\" is not base64 of exactly 32 bytes");
     std::copy(bytes->begin(), bytes->end(), key.key.begin());
-    if (key.id.find(':') != std::string::npos) {
-      if (error)
-        *error = "key id \"" + key.id + "\" must not contain ':'";
-      return std::nullopt;
-    }
+    if (key.id.find(':') != std::string::npos)
+      return Error("key id \"" + key.id + "\" must not contain ':'");
     keys.push_back(std::move(key));
   }
-  if (keys.empty()) {
-    if (error)
-      *error = "no key given";
-    return std::nullopt;
-  }
+  if (keys.empty())
+    return Error("no key given");
   return keys;
 }
 

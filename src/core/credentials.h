@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cmr_bridge/result.h"
+
 namespace cmr_bridge {
 
 enum class CredentialMode { kPassthrough, kRedact, kEncrypt };
@@ -34,8 +36,7 @@ inline constexpr std::string_view kRedacted = "[REDACTED]";
 inline constexpr std::string_view kEncryptedPrefix = "cmr-enc:v1:";
 
 // Parses "id:base64key,id2:base64key2" (each key 32 bytes). Errors name the entry.
-std::optional<std::vector<EncryptionKey>> parse_encryption_keys(std::string_view text,
-                                                                std::string* error);
+Result<std::vector<EncryptionKey>> parse_encryption_keys(std::string_view text);
 
 // Returns `raw_data` (valid JSON, e.g. Envelope::raw_data) with every credential value
 // replaced, all other bytes unchanged; nullopt only if encryption fails.

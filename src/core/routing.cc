@@ -50,29 +50,27 @@ RouteTable RouteTable::with_overrides(std::vector<Route> overrides, const TopicN
   return RouteTable(std::move(overrides));
 }
 
-RoutesFileResult parse_routes_file(std::string_view text, std::string_view origin,
-                                   const TopicNames& topics) {
-  RoutesFileResult result;
+Result<std::vector<Route>> parse_routes_file(std::string_view text, std::string_view origin,
+                                             const TopicNames& topics) {
+  std::vector<Route> routes;
+  std::vector<std::string> errors;
   const std::string where(origin);
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseCommentsFlag |
             rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
-    result.errors.push_back(
-        where + ": not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()) +
-        " at byte " + std::to_string(doc.GetErrorOffset()));
-    return result;
+    return Error(where + ": not valid JSON: " + rapidjson::GetParseError_En(doc.GetParseError()) +
+                 " at byte " + std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsObject() || !doc.HasMember("routes") || !doc["routes"].IsArray()) {
-    result.errors.push_back(where + ": expected an object with a \"routes\" array");
-    return result;
+    return Error(where + ": expected an object with a \"routes\" array");
   }
   const rapidjson::Value& list = doc["routes"];
   for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
     const auto& entry = list[i];
     const std::string at = where + ": routes[" + std::to_string(i) + "]";
     if (!entry.IsObject()) {
-      result.errors.push_back(at + ": must be an object");
+      errors.push_back(at + ": must be an object");
       continue;
     }
     const auto text_member = [&](const char* name) -> std::optional<std::string> {
@@ -80,7 +78,7 @@ RoutesFileResult parse_routes_file(std::string_view text, std::string_view origi
       if (it == entry.MemberEnd())
         return std::nullopt;
       if (!it->value.IsString() || it->value.GetStringLength() == 0) {
-        result.errors.push_back(at + "." + name + ": must be a non-empty string");
+        errors.push_back(at + "." + name + ": must be a non-empty string");
         return std::string();
       }
       return std::string(it->value.GetString(), it->value.GetStringLength());
@@ -91,9 +89,9 @@ RoutesFileResult parse_routes_file(std::string_view text, std::string_view origi
     const auto lifecycle = text_member("lifecycle");
     const auto schema = text_member("schema");
     if (!match)
-      result.errors.push_back(at + ".match: is required");
+      errors.push_back(at + ".match: is required");
     if (!topic)
-      result.errors.push_back(at + ".topic: is required");
+      errors.push_back(at + ".topic: is required");
     if (!match || !topic || match->empty() || topic->empty())
       continue;
     route.pattern = *match;
@@ -114,13 +112,12 @@ RoutesFileResult parse_routes_file(std::string_view text, std::string_view origi
     if (key == entry.MemberEnd()) {
       route.key_pointers = {"/userId"};
     } else if (!key->value.IsArray() || key->value.Empty()) {
-      result.errors.push_back(at + ".key: must be a non-empty array of JSON pointers");
+      errors.push_back(at + ".key: must be a non-empty array of JSON pointers");
     } else {
       for (const auto& pointer : key->value.GetArray()) {
         if (!pointer.IsString() || pointer.GetStringLength() == 0 ||
             pointer.GetString()[0] != '/') {
-          result.errors.push_back(at +
-                                  ".key: every entry must be a JSON pointer like \"/orderId\"");
+          errors.push_back(at + ".key: every entry must be a JSON pointer like \"/orderId\"");
           break;
         }
         route.key_pointers.emplace_back(pointer.GetString(), pointer.GetStringLength());
@@ -130,12 +127,14 @@ RoutesFileResult parse_routes_file(std::string_view text, std::string_view origi
       const std::string_view name(it->name.GetString(), it->name.GetStringLength());
       if (name != "match" && name != "topic" && name != "lifecycle" && name != "schema" &&
           name != "key") {
-        result.errors.push_back(at + ": unknown field \"" + std::string(name) + "\"");
+        errors.push_back(at + ": unknown field \"" + std::string(name) + "\"");
       }
     }
-    result.routes.push_back(std::move(route));
+    routes.push_back(std::move(route));
   }
-  return result;
+  if (!errors.empty())
+    return Error(std::move(errors));
+  return routes;
 }
 
 const Route* RouteTable::find(std::string_view event) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cmr_bridge/config.h"
+#include "cmr_bridge/result.h"
 
 namespace cmr_bridge {
 
@@ -27,13 +28,10 @@ struct Route {
 //                "key": ["/domainId", "/userId"], "schema": "none"}, ...]}
 // "topic" is "order", "subscription" or "prewarmup" (the configured topic of that lifecycle,
 // which is then also the default lifecycle) or a literal topic name. "key" defaults to
-// ["/userId"], "lifecycle" to the topic alias or "other". Errors name `origin` and the route.
-struct RoutesFileResult {
-  std::vector<Route> routes;
-  std::vector<std::string> errors;
-};
-RoutesFileResult parse_routes_file(std::string_view text, std::string_view origin,
-                                   const TopicNames& topics);
+// ["/userId"], "lifecycle" to the topic alias or "other". Fails with every problem found, each
+// naming `origin` and the route.
+Result<std::vector<Route>> parse_routes_file(std::string_view text, std::string_view origin,
+                                             const TopicNames& topics);
 
 bool glob_match(std::string_view pattern, std::string_view text);
 

@@ -42,8 +42,7 @@ struct SchemaSet::Entry {
 SchemaSet::SchemaSet() = default;
 SchemaSet::~SchemaSet() = default;
 
-std::unique_ptr<SchemaSet> SchemaSet::compile(const std::vector<SchemaSource>& sources,
-                                              std::string* error) {
+Result<std::unique_ptr<SchemaSet>> SchemaSet::compile(const std::vector<SchemaSource>& sources) {
   std::unique_ptr<SchemaSet> set(new SchemaSet());
   for (const auto& source : sources) {
     auto entry = std::make_unique<Entry>();
@@ -51,24 +50,15 @@ std::unique_ptr<SchemaSet> SchemaSet::compile(const std::vector<SchemaSource>& s
     entry->source.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
         source.text.data(), source.text.size());
     if (entry->source.HasParseError()) {
-      if (error) {
-        *error = source.origin +
-                 ": not valid JSON: " + rapidjson::GetParseError_En(entry->source.GetParseError()) +
-                 " at byte " + std::to_string(entry->source.GetErrorOffset());
-      }
-      return nullptr;
+      return Error(source.origin + ": not valid JSON: " +
+                   rapidjson::GetParseError_En(entry->source.GetParseError()) + " at byte " +
+                   std::to_string(entry->source.GetErrorOffset()));
     }
-    if (!entry->source.IsObject()) {
-      if (error)
-        *error = source.origin + ": a schema must be a JSON object";
-      return nullptr;
-    }
+    if (!entry->source.IsObject())
+      return Error(source.origin + ": a schema must be a JSON object");
     if (const char* keyword = find_unsafe_keyword(entry->source)) {
-      if (error) {
-        *error = source.origin + ": \"" + keyword +
-                 "\" is not supported (RapidJSON's regex is not safe to share between threads)";
-      }
-      return nullptr;
+      return Error(source.origin + ": \"" + keyword +
+                   "\" is not supported (RapidJSON's regex is not safe to share between threads)");
     }
     entry->schema = std::make_unique<rapidjson::SchemaDocument>(entry->source);
     set->entries_.push_back(std::move(entry));

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cmr_bridge/result.h"
+
 namespace cmr_bridge {
 
 struct SchemaSource {
@@ -20,9 +22,9 @@ struct SchemaSource {
 
 class SchemaSet {
  public:
-  // nullptr and `error` naming the origin when a source is not a JSON object schema.
-  static std::unique_ptr<SchemaSet> compile(const std::vector<SchemaSource>& sources,
-                                            std::string* error);
+  // Fails, naming the source's origin, when a source is not a JSON object schema or uses a
+  // keyword RapidJSON cannot validate safely from many threads.
+  static Result<std::unique_ptr<SchemaSet>> compile(const std::vector<SchemaSource>& sources);
   ~SchemaSet();
   SchemaSet(const SchemaSet&) = delete;
   SchemaSet& operator=(const SchemaSet&) = delete;

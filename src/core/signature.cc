@@ -157,21 +157,23 @@ struct SignatureVerifier::Impl {
 SignatureVerifier::SignatureVerifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SignatureVerifier::~SignatureVerifier() = default;
 
-std::unique_ptr<SignatureVerifier> SignatureVerifier::create(const std::vector<std::string>& keys,
-                                                             SignatureScheme scheme) {
+Result<std::unique_ptr<SignatureVerifier>> SignatureVerifier::create(
+    const std::vector<std::string>& keys, SignatureScheme scheme) {
   if (keys.empty())
-    return nullptr;
+    return Error("no signing key configured");
   auto impl = std::make_unique<Impl>();
   impl->mac.reset(fetch_hmac());
   if (!impl->mac)
-    return nullptr;
+    return Error("OpenSSL cannot provide HMAC");
   impl->scheme = scheme;
-  for (const auto& key : keys) {
-    if (key.empty())
-      return nullptr;
-    auto ctx = make_keyed_context(impl->mac.get(), key);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string position =
+        "signing key " + std::to_string(i + 1) + " of " + std::to_string(keys.size());
+    if (keys[i].empty())
+      return Error(position + " is empty");
+    auto ctx = make_keyed_context(impl->mac.get(), keys[i]);
     if (!ctx)
-      return nullptr;
+      return Error(position + ": OpenSSL cannot key HMAC-SHA256 with it");
     impl->keyed.push_back(std::move(ctx));
   }
   return std::unique_ptr<SignatureVerifier>(new SignatureVerifier(std::move(impl)));

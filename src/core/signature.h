@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cmr_bridge/codes.h"
+#include "cmr_bridge/result.h"
 #include "cmr_bridge/signature_scheme.h"
 
 namespace cmr_bridge {
@@ -34,9 +35,10 @@ struct SignatureCheck {
 // safe to call from many threads at once.
 class SignatureVerifier {
  public:
-  // Returns nullptr when no key is given, a key is empty, or OpenSSL cannot provide HMAC.
-  static std::unique_ptr<SignatureVerifier> create(const std::vector<std::string>& keys,
-                                                   SignatureScheme scheme);
+  // Fails when no key is given, a key is empty, or OpenSSL cannot provide HMAC; the message
+  // names which (keys by position, never by value).
+  static Result<std::unique_ptr<SignatureVerifier>> create(const std::vector<std::string>& keys,
+                                                           SignatureScheme scheme);
   ~SignatureVerifier();
   SignatureVerifier(const SignatureVerifier&) = delete;
   SignatureVerifier& operator=(const SignatureVerifier&) = delete;

@@ -67,7 +67,7 @@ int main(int, char** argv) {
 
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
   if (!verifier)
-    return fail("CMR_BRIDGE_SIGNING_KEYS: no usable HMAC key");
+    return fail("CMR_BRIDGE_SIGNING_KEYS: " + verifier.error().message());
 
   // compose(): the part that mirrors serve().
   ImmediatePublisher publisher;
@@ -79,7 +79,7 @@ int main(int, char** argv) {
   }
   PrometheusObserver metrics;
   const PipelineSettings pipeline_settings = pipeline_settings_for(state);
-  const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier,
+  const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier.value(),
                                                     .routes = *state.routes,
                                                     .schemas = state.schemas.get(),
                                                     .publisher = publisher,

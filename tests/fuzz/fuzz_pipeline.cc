@@ -62,7 +62,7 @@ const World& world() {
     auto* out = new World();
     std::string error;
     out->schemas = load_schemas(CMR_BRIDGE_SOURCE_SCHEMA_DIR, out->routes, &error);
-    out->verifier = SignatureVerifier::create(kKeys, SignatureScheme::kAuto);
+    out->verifier = SignatureVerifier::create(kKeys, SignatureScheme::kAuto).value();
     if (!out->schemas || !out->verifier) {
       std::fprintf(stderr, "fuzz_pipeline: setup failed: %s\n", error.c_str());
       std::abort();

@@ -5,9 +5,11 @@
 //   - never crashes, whatever the bytes (including comments, which the routes parser allows,
 //     and deep nesting: inputs nested deeper than 1000 levels are parsed on a thread with a
 //     1 MiB stack, so a recursive parser overflows reliably, whatever `ulimit -s` says);
-//   - every returned route has a non-empty pattern, topic and lifecycle, and key pointers that
-//     are non-empty JSON pointers ("/..."), or the file produced at least one error;
-//   - overrides come first, the defaults stay behind them: every documented event still finds
+//   - a file with problems fails with every error naming the file; otherwise every route has a
+//     non-empty pattern, topic and lifecycle, and key pointers that are non-empty JSON pointers
+//     ("/...");
+//   - (for files that parse) overrides come first, the defaults stay behind them: every documented
+//   event still finds
 //     a route;
 //   - glob_match agrees with a reference dynamic-programming matcher, and a pattern always
 //     matches itself.
@@ -48,12 +50,12 @@ bool reference_glob(std::string_view pattern, std::string_view text) {
 
 // Deeply nested input is parsed on a thread with a small, fixed stack (1 MiB), so a parser that
 // recurses per nesting level fails the same way whatever `ulimit -s` the machine has.
-RoutesFileResult parse_on_small_stack(std::string_view text, const TopicNames& topics) {
+Result<std::vector<Route>> parse_on_small_stack(std::string_view text, const TopicNames& topics) {
   struct Job {
     std::string_view text;
     const TopicNames* topics;
-    RoutesFileResult result;
-  } job{text, &topics, {}};
+    Result<std::vector<Route>> result;
+  } job{text, &topics, Error("not parsed")};
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 1 << 20);
@@ -95,42 +97,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
   }
   const bool deep = shape.max_depth > 1000;
-  const RoutesFileResult result = deep ? parse_on_small_stack(text, topics)
-                                       : parse_routes_file(text, "fuzz-routes.json", topics);
-
-  for (const Route& route : result.routes) {
+  const Result<std::vector<Route>> result =
+      deep ? parse_on_small_stack(text, topics)
+           : parse_routes_file(text, "fuzz-routes.json", topics);
+  if (!result) {
+    for (const auto& error : result.error().messages()) {
+      FUZZ_CHECK(error.rfind("fuzz-routes.json", 0) == 0, "every error names the file");
+    }
+    return 0;
+  }
+  const std::vector<Route>& routes = result.value();
+  for (const Route& route : routes) {
     FUZZ_CHECK(!route.pattern.empty(), "a route has a pattern");
     FUZZ_CHECK(!route.topic.empty(), "a route has a topic");
     FUZZ_CHECK(!route.lifecycle.empty(), "a route has a lifecycle");
-    if (route.key_pointers.empty()) {
-      FUZZ_CHECK(!result.errors.empty(), "a route without key pointers comes with an error");
-    }
+    FUZZ_CHECK(!route.key_pointers.empty(), "a route parsed without error has key pointers");
     for (const auto& pointer : route.key_pointers) {
       FUZZ_CHECK(!pointer.empty() && pointer.front() == '/', "key pointers are JSON pointers");
     }
   }
-  for (const auto& error : result.errors) {
-    FUZZ_CHECK(error.rfind("fuzz-routes.json", 0) == 0, "every error names the file");
-  }
 
-  const RouteTable table = RouteTable::with_overrides(result.routes, topics);
-  FUZZ_CHECK(
-      table.routes().size() == result.routes.size() + RouteTable::defaults(topics).routes().size(),
-      "overrides are prepended to the defaults");
+  const RouteTable table = RouteTable::with_overrides(routes, topics);
+  FUZZ_CHECK(table.routes().size() == routes.size() + RouteTable::defaults(topics).routes().size(),
+             "overrides are prepended to the defaults");
   for (const auto& event : documented_events()) {
     FUZZ_CHECK(table.find(event) != nullptr, "a documented event always has a route");
   }
 
   // glob_match against the reference, on patterns and texts the file supplied (the first 16
   // routes, patterns and texts ≤ 512 bytes: keeps the O(n·m) reference cheap).
-  const std::size_t sample = std::min<std::size_t>(result.routes.size(), 16);
+  const std::size_t sample = std::min<std::size_t>(routes.size(), 16);
   for (std::size_t i = 0; i < sample; ++i) {
-    const Route& route = result.routes[i];
+    const Route& route = routes[i];
     if (route.pattern.size() > 512)
       continue;
     FUZZ_CHECK(glob_match(route.pattern, route.pattern), "a pattern matches itself");
     for (std::size_t j = 0; j < sample; ++j) {
-      const Route& other = result.routes[j];
+      const Route& other = routes[j];
       if (other.lifecycle.size() > 512)
         continue;
       FUZZ_CHECK(glob_match(route.pattern, other.lifecycle) ==

@@ -48,10 +48,11 @@ struct Verifiers {
 const Verifiers& verifiers() {
   static const Verifiers* v = [] {
     auto* out = new Verifiers();
-    out->automatic = SignatureVerifier::create(kKeys, SignatureScheme::kAuto);
+    out->automatic = SignatureVerifier::create(kKeys, SignatureScheme::kAuto).value();
     for (int i = 0; i < 4; ++i)
-      out->pinned[i] = SignatureVerifier::create(kKeys, kConcrete[i]);
-    out->other_key = SignatureVerifier::create({"not-a-configured-key"}, SignatureScheme::kAuto);
+      out->pinned[i] = SignatureVerifier::create(kKeys, kConcrete[i]).value();
+    out->other_key =
+        SignatureVerifier::create({"not-a-configured-key"}, SignatureScheme::kAuto).value();
     FUZZ_CHECK(out->automatic && out->other_key, "verifiers must be created");
     for (const auto& p : out->pinned)
       FUZZ_CHECK(p != nullptr, "pinned verifiers must be created");

@@ -26,7 +26,7 @@ struct ServerFixture {
   TopicNames topics;
   RouteTable routes = RouteTable::defaults(topics);
   std::unique_ptr<SignatureVerifier> verifier =
-      SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
+      SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto).value();
   ManualClock dedup_clock{std::chrono::system_clock::time_point(std::chrono::seconds(1709942399))};
   DedupCache dedup{{1000, std::chrono::hours(1)}, dedup_clock};
   IngestPipeline pipeline{PipelineSettings{},

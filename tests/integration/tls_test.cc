@@ -33,7 +33,7 @@ TEST_SUITE("tls") {
     FakePublisher publisher;
     NullObserver observer;
     const auto routes = RouteTable::defaults(TopicNames{});
-    const auto verifier = SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
+    const auto verifier = SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto).value();
     const IngestPipeline pipeline(PipelineSettings{}, {.verifier = *verifier,
                                                        .routes = routes,
                                                        .publisher = publisher,

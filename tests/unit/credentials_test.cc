@@ -17,13 +17,13 @@ const std::string kData =
 CredentialPolicy policy(CredentialMode mode) {
   CredentialPolicy p;
   p.mode = mode;
-  std::string error;
   // base64 of 32 bytes 0x01..0x20
   std::string raw;
   for (int i = 1; i <= 32; ++i)
     raw.push_back(static_cast<char>(i));
-  p.keys = *parse_encryption_keys(
-      "k2:" + base64_encode(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()), &error);
+  p.keys = parse_encryption_keys(
+               "k2:" + base64_encode(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()))
+               .value();
   return p;
 }
 
@@ -87,9 +87,8 @@ TEST_SUITE("credentials") {
   TEST_CASE("key rotation: a value sealed with an older key id still decrypts") {
     CredentialPolicy old_policy = policy(CredentialMode::kEncrypt);
     const std::string out = *protect_credentials(kData, old_policy, "E");
-    std::string error;
     std::vector<EncryptionKey> rotated =
-        *parse_encryption_keys("k3:" + std::string(43, 'A') + "=", &error);
+        parse_encryption_keys("k3:" + std::string(43, 'A') + "=").value();
     rotated.push_back(old_policy.keys.front());
     const char* pointer = "/mailboxDetails/0/preWarmedUpMailboxes/1/appPassword";
     CHECK(decrypt_credential(string_at(out, pointer), rotated, "E", pointer) ==
@@ -97,13 +96,13 @@ TEST_SUITE("credentials") {
   }
 
   TEST_CASE("encryption keys are validated") {
-    std::string error;
-    CHECK_FALSE(parse_encryption_keys("", &error));
-    CHECK_FALSE(parse_encryption_keys("nokey", &error));
-    CHECK_FALSE(parse_encryption_keys("k1:c2hvcnQ=", &error));
-    CHECK(error.find("k1") != std::string::npos);
-    CHECK(parse_encryption_keys("a:" + std::string(43, 'A') + "=,b:" + std::string(42, 'B') + "Q=",
-                                &error)
-              ->size() == 2);
+    CHECK_FALSE(parse_encryption_keys(""));
+    CHECK_FALSE(parse_encryption_keys("nokey"));
+    const auto short_key = parse_encryption_keys("k1:c2hvcnQ=");
+    REQUIRE_FALSE(short_key);
+    CHECK(short_key.error().message().find("k1") != std::string::npos);
+    CHECK(parse_encryption_keys("a:" + std::string(43, 'A') + "=,b:" + std::string(42, 'B') + "Q=")
+              .value()
+              .size() == 2);
   }
 }

@@ -27,7 +27,7 @@ struct PipelineFixture {
   TopicNames topics;
   RouteTable routes = RouteTable::defaults(topics);
   std::unique_ptr<SignatureVerifier> verifier =
-      SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
+      SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto).value();
   std::unique_ptr<SchemaSet> schemas = compile_test_schemas();
   IngestPipeline pipeline{PipelineSettings{},
                           {.verifier = *verifier,
@@ -38,13 +38,11 @@ struct PipelineFixture {
                            .observer = observer}};
 
   static std::unique_ptr<SchemaSet> compile_test_schemas() {
-    std::string error;
     auto set = SchemaSet::compile({{"domain.order.success", "test",
                                     R"({"type":"object","required":["orderId","userId"],
-              "properties":{"orderId":{"type":"string","minLength":1},"price":{"type":"number"}}})"}},
-                                  &error);
+              "properties":{"orderId":{"type":"string","minLength":1},"price":{"type":"number"}}})"}});
     REQUIRE(set);
-    return set;
+    return std::move(set).value();
   }
 
   Outcome send(const std::string& body, std::string timestamp = kTestTimestamp) {

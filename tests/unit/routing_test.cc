@@ -64,23 +64,24 @@ TEST_SUITE("routes file") {
         {"match":"mailbox.exported","topic":"cmr.exports","lifecycle":"order"},
         {"match":"dns-record.updated","topic":"cmr.dns"}]})",
                                           "routes.json", kTopics);
-    REQUIRE(result.errors.empty());
-    REQUIRE(result.routes.size() == 3);
-    CHECK(result.routes[0].topic == kTopics.order);
-    CHECK(result.routes[0].lifecycle == "order");
-    CHECK(result.routes[0].schema == "none");
-    CHECK(result.routes[0].key_pointers == std::vector<std::string>{"/domainId", "/userId"});
-    CHECK(result.routes[1].topic == "cmr.exports");
-    CHECK(result.routes[1].lifecycle == "order");
-    CHECK(result.routes[1].key_pointers == std::vector<std::string>{"/userId"});
-    CHECK(result.routes[2].lifecycle == "other");
+    REQUIRE(result);
+    const auto& routes = result.value();
+    REQUIRE(routes.size() == 3);
+    CHECK(routes[0].topic == kTopics.order);
+    CHECK(routes[0].lifecycle == "order");
+    CHECK(routes[0].schema == "none");
+    CHECK(routes[0].key_pointers == std::vector<std::string>{"/domainId", "/userId"});
+    CHECK(routes[1].topic == "cmr.exports");
+    CHECK(routes[1].lifecycle == "order");
+    CHECK(routes[1].key_pointers == std::vector<std::string>{"/userId"});
+    CHECK(routes[2].lifecycle == "other");
   }
 
   TEST_CASE("file routes come before the built-in ones, so they override them") {
     auto parsed = parse_routes_file(
         R"({"routes":[{"match":"mailbox.created","topic":"cmr.mailboxes"}]})", "r.json", kTopics);
-    REQUIRE(parsed.errors.empty());
-    const auto table = RouteTable::with_overrides(std::move(parsed.routes), kTopics);
+    REQUIRE(parsed);
+    const auto table = RouteTable::with_overrides(std::move(parsed).value(), kTopics);
     CHECK(table.find("mailbox.created")->topic == "cmr.mailboxes");
     CHECK(table.find("mailbox.updated")->topic == kTopics.order);
   }
@@ -93,16 +94,18 @@ TEST_SUITE("routes file") {
         {"match":"c","topic":"order","colour":"red"},
         5]})",
                                           "routes.json", kTopics);
-    REQUIRE(result.errors.size() == 5);
-    CHECK(result.errors[0] == "routes.json: routes[0].match: is required");
-    CHECK(result.errors[1] == "routes.json: routes[1].topic: must be a non-empty string");
-    CHECK(result.errors[2].find("routes[2].key") != std::string::npos);
-    CHECK(result.errors[3].find("routes[3]: unknown field \"colour\"") != std::string::npos);
-    CHECK(result.errors[4] == "routes.json: routes[4]: must be an object");
-    CHECK(parse_routes_file("[]", "r.json", kTopics).errors.size() == 1);  // fuzz F2
-    CHECK(parse_routes_file("\"x\"", "r.json", kTopics).errors.size() == 1);
+    REQUIRE_FALSE(result);
+    const auto& errors = result.error().messages();
+    REQUIRE(errors.size() == 5);
+    CHECK(errors[0] == "routes.json: routes[0].match: is required");
+    CHECK(errors[1] == "routes.json: routes[1].topic: must be a non-empty string");
+    CHECK(errors[2].find("routes[2].key") != std::string::npos);
+    CHECK(errors[3].find("routes[3]: unknown field \"colour\"") != std::string::npos);
+    CHECK(errors[4] == "routes.json: routes[4]: must be an object");
+    CHECK(parse_routes_file("[]", "r.json", kTopics).error().messages().size() == 1);  // fuzz F2
+    CHECK(parse_routes_file("\"x\"", "r.json", kTopics).error().messages().size() == 1);
     const std::string deep = R"({"routes":)" + std::string(200000, '[');  // fuzz F3
-    CHECK(parse_routes_file(deep, "r.json", kTopics).errors.size() == 1);
-    CHECK(parse_routes_file("{", "r.json", kTopics).errors.size() == 1);
+    CHECK(parse_routes_file(deep, "r.json", kTopics).error().messages().size() == 1);
+    CHECK(parse_routes_file("{", "r.json", kTopics).error().messages().size() == 1);
   }
 }

@@ -7,30 +7,29 @@ using namespace cmr_bridge;
 
 TEST_SUITE("schemas") {
   TEST_CASE("a broken schema fails compilation naming its origin") {
-    std::string error;
-    CHECK_FALSE(SchemaSet::compile({{"a", "/x/a.json", "{oops"}}, &error));
-    CHECK(error.find("/x/a.json") == 0);
-    CHECK_FALSE(SchemaSet::compile({{"a", "/x/b.json", "[]"}}, &error));
-    CHECK(error.find("/x/b.json") == 0);
+    const auto broken = SchemaSet::compile({{"a", "/x/a.json", "{oops"}});
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message().find("/x/a.json") == 0);
+    const auto not_object = SchemaSet::compile({{"a", "/x/b.json", "[]"}});
+    REQUIRE_FALSE(not_object);
+    CHECK(not_object.error().message().find("/x/b.json") == 0);
   }
 
   TEST_CASE("pattern keywords are refused: RapidJSON's regex is not thread-safe") {
-    std::string error;
-    CHECK_FALSE(SchemaSet::compile(
-        {{"a", "/x/a.json", R"({"properties":{"t":{"type":"string","pattern":"^[0-9]+$"}}})"}},
-        &error));
-    CHECK(error.find("/x/a.json") == 0);
-    CHECK(error.find("pattern") != std::string::npos);
-    CHECK_FALSE(SchemaSet::compile({{"b", "b", R"({"patternProperties":{"^x":{}}})"}}, &error));
+    const auto pattern = SchemaSet::compile(
+        {{"a", "/x/a.json", R"({"properties":{"t":{"type":"string","pattern":"^[0-9]+$"}}})"}});
+    REQUIRE_FALSE(pattern);
+    CHECK(pattern.error().message().find("/x/a.json") == 0);
+    CHECK(pattern.error().message().find("pattern") != std::string::npos);
+    CHECK_FALSE(SchemaSet::compile({{"b", "b", R"({"patternProperties":{"^x":{}}})"}}));
   }
 
   TEST_CASE("validation reports the first violation as pointer and keyword") {
-    std::string error;
-    const auto set = SchemaSet::compile(
+    const auto compiled = SchemaSet::compile(
         {{"e", "t", R"({"type":"object","required":["id"],"properties":{"n":{"type":"number"},
-            "list":{"type":"array","items":{"type":"object","required":["k"]}}}})"}},
-        &error);
-    REQUIRE(set);
+            "list":{"type":"array","items":{"type":"object","required":["k"]}}}})"}});
+    REQUIRE(compiled);
+    const auto& set = compiled.value();
     const auto check = [&](const char* json) {
       rapidjson::Document doc;
       doc.Parse(json);

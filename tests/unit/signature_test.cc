@@ -16,7 +16,7 @@ SignatureCheck verify_with(const std::vector<std::string>& keys, SignatureScheme
                            const std::string& body = kDomainOrderSuccess) {
   const auto verifier = SignatureVerifier::create(keys, scheme);
   REQUIRE(verifier);
-  return verifier->verify(signature, kTestTimestamp, body);
+  return verifier.value()->verify(signature, kTestTimestamp, body);
 }
 std::string upper(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -88,7 +88,8 @@ TEST_SUITE("signature") {
     CHECK(verify_with({kTestKey}, SignatureScheme::kAuto, kBodyHex, tampered).error ==
           SignatureError::kMismatch);
     const auto verifier = SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
-    CHECK(verifier->verify(kTimestampBodyHex, "1709942400", kDomainOrderSuccess).error ==
+    REQUIRE(verifier);
+    CHECK(verifier.value()->verify(kTimestampBodyHex, "1709942400", kDomainOrderSuccess).error ==
           SignatureError::kMismatch);
   }
 
@@ -116,7 +117,12 @@ TEST_SUITE("signature") {
   }
 
   TEST_CASE("the verifier refuses to be built without usable keys") {
-    CHECK_FALSE(SignatureVerifier::create({}, SignatureScheme::kAuto));
+    const auto none = SignatureVerifier::create({}, SignatureScheme::kAuto);
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message() == "no signing key configured");
+    const auto empty = SignatureVerifier::create({"k", ""}, SignatureScheme::kAuto);
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error().message() == "signing key 2 of 2 is empty");
     CHECK_FALSE(SignatureVerifier::create({""}, SignatureScheme::kAuto));
   }
 
