@@ -37,6 +37,7 @@ std::vector<std::pair<std::string, std::string>> attributes(const NormalizationI
       {"source", settings.source},
       {"type", input.envelope.event()},
       {"time", format_rfc3339(input.sent)},
+      {"cmrxtimestamp", std::string(input.sent_timestamp)},
       {"subject", std::string(input.key)},
       {"lifecycle", input.route.lifecycle},
       {"outcome", std::string(event_outcome(input.envelope.event()))},

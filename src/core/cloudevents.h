@@ -30,6 +30,10 @@ struct NormalizationInput {
   std::chrono::system_clock::time_point received;  // when the bridge received it
   std::string_view signature_scheme;
   std::string_view data;  // the `data` JSON to publish (raw_data, or with credentials protected)
+  // The cmr-x-timestamp header exactly as received (Unix seconds or milliseconds): published as
+  // the `cmrxtimestamp` extension attribute so consumers can order one key's events by the
+  // sender's clock (replicas can publish them out of order while one replays its spool).
+  std::string_view sent_timestamp = {};
 };
 
 // The outcome attribute: the last dot-separated segment of the event name

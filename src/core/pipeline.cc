@@ -204,10 +204,11 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
   if (!data) {
     return UnpreparedDecision{std::move(id), dedup, "credential encryption failed"};
   }
-  return PublishDecision{std::move(id), dedup,
-                         make_cloudevent_record({envelope, *route, record_key, request.sent,
-                                                 request.received, request.signature_scheme, *data},
-                                                settings_.cloudevents)};
+  return PublishDecision{
+      std::move(id), dedup,
+      make_cloudevent_record({envelope, *route, record_key, request.sent, request.received,
+                              request.signature_scheme, *data, request.timestamp},
+                             settings_.cloudevents)};
 }
 
 DeadLetterDecision IngestPipeline::dead_letter(const VerifiedRequest& request, OutcomeCode reason,

@@ -15,13 +15,14 @@ namespace {
 const auto kSent = system_clock::time_point(seconds(1709942399));
 const auto kReceived = system_clock::time_point(milliseconds(1709942399250));
 
-Record normalize(const std::string& body, CloudEventsMode mode, std::string_view key = "K") {
+Record normalize(const std::string& body, CloudEventsMode mode, std::string_view key = "K",
+                 std::string_view sent_timestamp = "1709942399") {
   static const Route route{"prewarmup.*", "prewarmup", "cmr.prewarmup.events", {"/orderId"}, ""};
   const auto parsed = parse_envelope(body);
   REQUIRE(parsed.error == EnvelopeError::kNone);
-  return make_cloudevent_record(
-      {*parsed.envelope, route, key, kSent, kReceived, "body-hex", parsed.envelope->raw_data()},
-      {mode, "cmr-test"});
+  return make_cloudevent_record({*parsed.envelope, route, key, kSent, kReceived, "body-hex",
+                                 parsed.envelope->raw_data(), sent_timestamp},
+                                {mode, "cmr-test"});
 }
 
 std::string attribute(const rapidjson::Document& doc, const char* name) {
@@ -48,6 +49,7 @@ TEST_SUITE("cloudevents") {
     CHECK(attribute(doc, "source") == "cmr-test");
     CHECK(attribute(doc, "type") == "prewarmup.order.success");
     CHECK(attribute(doc, "time") == "2024-03-08T23:59:59.000Z");
+    CHECK(attribute(doc, "cmrxtimestamp") == "1709942399");
     CHECK(attribute(doc, "receivedtime") == "2024-03-08T23:59:59.250Z");
     CHECK(attribute(doc, "subject") == "K");
     CHECK(attribute(doc, "datacontenttype") == "application/json");
@@ -79,7 +81,22 @@ TEST_SUITE("cloudevents") {
     CHECK(headers["ce_outcome"] == "failed");
     CHECK(headers["ce_domain"] == "a.com");
     CHECK(headers["ce_provider"] == "GOOGLE");
+    CHECK(headers["ce_cmrxtimestamp"] == "1709942399");
     CHECK(headers.count("ce_subject") == 0);  // empty key: no subject
+  }
+
+  TEST_CASE("the sender's cmr-x-timestamp is carried verbatim, in milliseconds as in seconds") {
+    const std::string body = R"({"event":"prewarmup.order.failed","eventId":"E3","data":{}})";
+    rapidjson::Document doc;
+    const Record structured = normalize(body, CloudEventsMode::kStructured, "K", "1709942399250");
+    doc.Parse(structured.value.c_str());
+    REQUIRE(doc.IsObject());
+    CHECK(attribute(doc, "cmrxtimestamp") == "1709942399250");
+    const Record binary = normalize(body, CloudEventsMode::kBinary, "K", "1709942399250");
+    std::map<std::string, std::string> headers;
+    for (const auto& h : binary.headers)
+      headers[h.name] = h.value;
+    CHECK(headers["ce_cmrxtimestamp"] == "1709942399250");
   }
 
   TEST_CASE("the outcome is the last segment of the event name") {
