@@ -10,6 +10,9 @@ packages=(
   clang-format shellcheck
   default-jdk-headless maven
   curl ca-certificates
+  # Consumer-interop tests and the reference consumer (deploy/local/interop-deps.sh fills their
+  # caches; Go >= 1.23 must come with the machine: Debian 12's golang-go is 1.19).
+  python3-venv nodejs npm
 )
 
 missing=()
@@ -23,6 +26,14 @@ if command -v java >/dev/null && command -v mvn >/dev/null; then
   filtered=()
   for p in "${missing[@]}"; do
     case "$p" in default-jdk-headless|maven) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+# The same for a Node.js that brings its own npm (e.g. NodeSource's nodejs package).
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]+"${missing[@]}"}"; do
+    case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
   done
   missing=("${filtered[@]+"${filtered[@]}"}")
 fi

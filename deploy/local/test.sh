@@ -13,6 +13,7 @@ step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
 
 step "dependencies"
 bash deploy/local/install-deps.sh
+bash deploy/local/interop-deps.sh
 
 step "format check"
 mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cc' '*.h' 2>/dev/null || find src include tests -name '*.cc' -o -name '*.h')
