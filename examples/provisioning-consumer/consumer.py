@@ -46,7 +46,8 @@ SCHEMA = [
          order_id TEXT PRIMARY KEY, user_id TEXT,
          domain_status TEXT, domain_name TEXT, domain_version BIGINT NOT NULL DEFAULT 0,
          mailbox_status TEXT, mailbox_quantity INTEGER, mailbox_version BIGINT NOT NULL DEFAULT 0,
-         prewarmup_succeeded INTEGER NOT NULL DEFAULT 0, prewarmup_failed INTEGER NOT NULL DEFAULT 0)""",
+         prewarmup_succeeded INTEGER NOT NULL DEFAULT 0,
+         prewarmup_failed INTEGER NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS subscriptions (
          subscription_id TEXT PRIMARY KEY, user_id TEXT, status TEXT NOT NULL,
          quantity INTEGER, version BIGINT NOT NULL)""",
@@ -149,8 +150,8 @@ def ensure_mailbox(tx, mailbox_id, order_id, user_id, origin):
 
 def set_order_step(tx, order_id, user_id, step, values, version):
     """Sets one step (domain or mailbox) of an order when version >= the step's stored one."""
-    tx.execute("INSERT INTO orders (order_id, user_id) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING",
-               (order_id, user_id))
+    tx.execute("INSERT INTO orders (order_id, user_id) VALUES (?, ?) "
+               "ON CONFLICT (order_id) DO NOTHING", (order_id, user_id))
     assignments = ", ".join(f"{step}_{name} = ?" for name in values)
     cursor = tx.execute(
         f"UPDATE orders SET {assignments}, {step}_version = ? "
@@ -187,7 +188,8 @@ def apply(tx, event):
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (subscription_id) DO UPDATE SET "
             "status = excluded.status, quantity = excluded.quantity, version = excluded.version "
             "WHERE excluded.version >= subscriptions.version",
-            (data["subscriptionId"], user, SUBSCRIPTION_STATUS[kind], data.get("quantity"), version))
+            (data["subscriptionId"], user, SUBSCRIPTION_STATUS[kind], data.get("quantity"),
+             version))
         changed = cursor.rowcount
     elif kind in ("prewarmup.order.success", "prewarmup.order.failed"):
         # One order can carry both (one per domain): flags, not a status, so order is irrelevant.
@@ -227,7 +229,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--brokers", required=True)
     parser.add_argument("--group", default="provisioning")
-    parser.add_argument("--topics", default="cmr.order.events,cmr.subscription.events,cmr.prewarmup.events")
+    parser.add_argument("--topics",
+                        default="cmr.order.events,cmr.subscription.events,cmr.prewarmup.events")
     parser.add_argument("--database", default="provisioning.db")
     parser.add_argument("--session-timeout-ms", type=int, default=45000,
                         help="how long the group waits for a silent (killed) member before "

@@ -70,7 +70,8 @@ class Bridge:
         self._reader.start()
         if not self._listening.wait(60) or self.port is None:
             self.stop()
-            raise RuntimeError("cmr-bridge did not start listening:\n" + "\n".join(self.lines[-20:]))
+            raise RuntimeError("cmr-bridge did not start listening:\n"
+                               + "\n".join(self.lines[-20:]))
         self._wait_ready(120)
 
     def _read_output(self):

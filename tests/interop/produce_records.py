@@ -92,8 +92,8 @@ def send_mode(binary, source_dir, mode, other_names):
             })
         for event, data_text in OTHER_NAMES if other_names else []:
             event_id = f"OTHER{mode.upper()}{event.upper()}"
-            status, answer = running.post(bridge.body_with_data(event, event_id, data_text.encode()),
-                                          str(int(time.time())))
+            status, answer = running.post(
+                bridge.body_with_data(event, event_id, data_text.encode()), str(int(time.time())))
             assert status == 200 and answer.get("status") == "accepted", (event, status, answer)
             entry["others"].append({"topic": topics[route_of(event, {})[0]], "id": event_id,
                                     "type": event})
@@ -107,7 +107,8 @@ def send_mode(binary, source_dir, mode, other_names):
             body = bridge.body_with_data(event, event_id, data_text.encode())
             timestamp = str(int(time.time()))
             status, answer = running.post(body, timestamp)
-            assert status == 200 and answer.get("status") == "dead_lettered", (reason, status, answer)
+            assert status == 200 and answer.get("status") == "dead_lettered", \
+                (reason, status, answer)
             entry["deadletters"].append({
                 "topic": topics["deadletter"], "key": event_id,
                 "value_base64": base64.b64encode(body).decode(),
@@ -125,8 +126,9 @@ def main():
     manifest = {"brokers": bridge.brokers(),
                 "modes": [send_mode(binary, source_dir, mode, other_names) for mode in MODES]}
     out.write_text(json.dumps(manifest, indent=1))
-    counts = ", ".join(f"{m['mode']}: {len(m['events'])} events + {len(m['deadletters'])} dead letters"
-                       for m in manifest["modes"])
+    counts = ", ".join(
+        f"{m['mode']}: {len(m['events'])} events + {len(m['deadletters'])} dead letters"
+        for m in manifest["modes"])
     print(f"produce_records: {counts} → {out}")
 
 

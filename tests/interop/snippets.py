@@ -18,7 +18,8 @@ SOURCES = {
 
 def region(path, lang):
     lines = path.read_text().splitlines()
-    begin = next(i for i, line in enumerate(lines) if line.strip().endswith(f"snippet:begin {lang}"))
+    begin = next(i for i, line in enumerate(lines)
+                 if line.strip().endswith(f"snippet:begin {lang}"))
     end = next(i for i, line in enumerate(lines) if line.strip().endswith(f"snippet:end {lang}"))
     return "\n".join(lines[begin + 1:end]).strip("\n")
 

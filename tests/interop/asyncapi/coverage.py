@@ -90,7 +90,7 @@ class Coverage:
             for message in message_list(channel):
                 if (topic, message["name"]) not in self.used_messages:
                     self.problems.add(f"{topic}: message '{message['name']}' is described but "
-                                         f"the bridge wrote no such record")
+                                      f"the bridge wrote no such record")
         for where, schema, seen in self.seen.values():
             for name in sorted(set(schema.get("properties", {})) - seen):
                 self.problems.add(f"{where}: '{name}' is described but never written")

@@ -115,7 +115,8 @@ def main():
     topics = bridge.run_topics("e2e")
     lifecycle_topics = [topics["order"], topics["subscription"], topics["prewarmup"]]
     group = f"provisioning-e2e-{uuid.uuid4().hex[:8]}"
-    consumer_args = ["--brokers", bridge.brokers(), "--group", group, "--session-timeout-ms", "6000",
+    consumer_args = ["--brokers", bridge.brokers(), "--group", group,
+                     "--session-timeout-ms", "6000",
                      "--topics", ",".join(lifecycle_topics), "--database", database]
     base = int(time.time()) - 120  # sender timestamps: base + n seconds, inside the ±300 s window
 
@@ -151,7 +152,7 @@ def main():
         "mailboxDetails": [{"domain": "warm.example", "subscriptionId": "S-WARM",
                             "preWarmedUpMailboxes": [{"mailboxId": "PM1", "email": "w@warm.example",
                                                       "firstName": "Wendy", "password": "x"}]}]},
-        40, millis=True)
+                       40, millis=True)
     prewarm_failed = event("prewarmup.order.failed", {"userId": U, "orderId": P1,
                                                       "serviceProvider": "MICROSOFT"}, 41, True)
     domain_failed = event("domain.order.failed", {"userId": U, "orderId": O2,
@@ -233,7 +234,8 @@ def main():
     }
     for table in expected:
         if state[table] != expected[table]:
-            raise AssertionError(f"{table}:\n  got      {state[table]}\n  expected {expected[table]}")
+            raise AssertionError(
+                f"{table}:\n  got      {state[table]}\n  expected {expected[table]}")
     records = len(first.outcomes) + len(second.outcomes)
     print(f"reference consumer e2e: {records} records consumed over a SIGKILL and a restart, "
           f"{len(expected['processed'])} distinct events, final state exact, lag 0 "

@@ -72,7 +72,8 @@ def main():
                 try:
                     event = read_event(record)
                 except Exception as error:  # the SDK's own exception types vary by version
-                    failures.append(f"{mode['mode']} {topic}@{record.offset()}: unreadable: {error!r}")
+                    failures.append(
+                        f"{mode['mode']} {topic}@{record.offset()}: unreadable: {error!r}")
                     continue
                 found[event.get_id()] = (record, event)
             for want in expected_events:
@@ -122,8 +123,9 @@ def main():
                     failures.append(f"{mode['mode']} dead letter {want['key']}: value differs")
                 for name, text in want["headers"].items():
                     if headers.get(name) != text:
-                        failures.append(f"{mode['mode']} dead letter {want['key']}: header {name} = "
-                                        f"{headers.get(name)!r}, expected {text!r}")
+                        failures.append(f"{mode['mode']} dead letter {want['key']}: "
+                                        f"header {name} = {headers.get(name)!r}, "
+                                        f"expected {text!r}")
                 for name in want["headers_present"]:
                     if not headers.get(name):
                         failures.append(f"{mode['mode']} dead letter {want['key']}: no {name}")
