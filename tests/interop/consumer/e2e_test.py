@@ -8,7 +8,9 @@ and late events arrive with older sender timestamps (a replica replaying its spo
 restarts, and the final provisioning state is compared exactly with the expected one; every
 partition's committed offset must be at its end.
 
-Usage: e2e_test.py BRIDGE_BINARY [DATABASE_URL]   (default: a fresh SQLite file)
+Usage: e2e_test.py BRIDGE_BINARY [DATABASE_URL]
+  default: a fresh SQLite file; a postgresql:// URL must name an empty database, e.g. one made by
+  `createdb provisioning_e2e` (the test compares whole tables).
 """
 
 import json
