@@ -152,15 +152,16 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
   ProducerSettings producer_settings;
   producer_settings.kafka = config.kafka;
   producer_settings.message_timeout = config.delivery_timeout;
-  std::string error;
-  auto publisher = KafkaPublisher::create(producer_settings, &error);
+  auto created_publisher = KafkaPublisher::create(producer_settings);
   const auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
-  if (!publisher || !verifier) {
+  if (!created_publisher || !verifier) {
     std::cerr << "config error: "
-              << (publisher ? "CMR_BRIDGE_SIGNING_KEYS: " + verifier.error().message() : error)
+              << (created_publisher ? "CMR_BRIDGE_SIGNING_KEYS: " + verifier.error().message()
+                                    : created_publisher.error().message())
               << "\n";
     return kExitConfig;
   }
+  const auto publisher = std::move(created_publisher).value();
   SystemClock clock;
   NullObserver observer;
   std::unique_ptr<DedupCache> dedup;
@@ -170,11 +171,13 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
     dedup =
         std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
     const std::string writer_id = new_dedup_writer_id();
-    reader = DedupTopicReader::create(config.kafka, config.dedup.topic, writer_id, *dedup, &error);
-    if (!reader) {
-      std::cerr << "config error: " << error << "\n";
+    auto created_reader =
+        DedupTopicReader::create(config.kafka, config.dedup.topic, writer_id, *dedup);
+    if (!created_reader) {
+      std::cerr << "config error: " << created_reader.error().message() << "\n";
       return kExitConfig;
     }
+    reader = std::move(created_reader).value();
     for (int i = 0; i < 600 && !reader->warmed(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -200,7 +203,7 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
     const auto it = r.headers.find(name);
     return it == r.headers.end() ? std::string() : it->second;
   };
-  const std::string scan_error =
+  const Status scanned =
       scan_topic(config.kafka, config.topics.deadletter, range, [&](const ScannedRecord& record) {
         ++totals["read"];
         const std::string old_reason = header(record, "cmr-dlq-reason");
@@ -252,8 +255,9 @@ int redrive(const std::string& executable, const std::vector<std::string>& args)
   for (const auto& [reason, count] : still_failing) {
     std::cout << "  still failing: " << reason << " x" << count << "\n";
   }
-  if (!scan_error.empty()) {
-    std::cerr << "reading " << config.topics.deadletter << " failed: " << scan_error << "\n";
+  if (!scanned) {
+    std::cerr << "reading " << config.topics.deadletter << " failed: " << scanned.error().message()
+              << "\n";
     return kExitRuntime;
   }
   return totals["unavailable"] > 0 ? kExitRuntime : kExitOk;
@@ -287,12 +291,12 @@ int serve(const std::string& executable) {
   ProducerSettings producer_settings;
   producer_settings.kafka = config.kafka;
   producer_settings.message_timeout = config.delivery_timeout;
-  std::string producer_error;
-  auto publisher = KafkaPublisher::create(producer_settings, &producer_error);
-  if (!publisher) {
-    std::cerr << "config error: " << producer_error << "\n";
+  auto created_publisher = KafkaPublisher::create(producer_settings);
+  if (!created_publisher) {
+    std::cerr << "config error: " << created_publisher.error().message() << "\n";
     return kExitConfig;
   }
+  const auto publisher = std::move(created_publisher).value();
   // A background failure that must stop the process (e.g. the dedup topic is not compacted):
   // recorded, then SIGTERM to ourselves so the one shutdown path below runs.
   std::atomic<bool> fatal{false};
@@ -304,9 +308,14 @@ int serve(const std::string& executable) {
   std::vector<std::string> must_be_compacted;
   if (config.dedup.enabled)
     must_be_compacted.push_back(config.dedup.topic);
-  const auto provisioner =
-      std::make_unique<TopicProvisioner>(*publisher, topics_to_provision(config, *state.routes),
-                                         config.kafka.create_topics, must_be_compacted, on_fatal);
+  auto created_provisioner =
+      TopicProvisioner::create(config.kafka, *publisher, topics_to_provision(config, *state.routes),
+                               config.kafka.create_topics, must_be_compacted, on_fatal);
+  if (!created_provisioner) {
+    std::cerr << "config error: " << created_provisioner.error().message() << "\n";
+    return kExitConfig;
+  }
+  const auto provisioner = std::move(created_provisioner).value();
 
   std::unique_ptr<DedupCache> dedup;
   std::unique_ptr<DedupTopicReader> dedup_reader;
@@ -315,14 +324,14 @@ int serve(const std::string& executable) {
   if (config.dedup.enabled) {
     dedup =
         std::make_unique<DedupCache>(DedupSettings{config.dedup.capacity, config.dedup.ttl}, clock);
-    std::string reader_error;
     const std::string writer_id = new_dedup_writer_id();
-    dedup_reader = DedupTopicReader::create(config.kafka, config.dedup.topic, writer_id, *dedup,
-                                            &reader_error);
-    if (!dedup_reader) {
-      std::cerr << "config error: " << reader_error << "\n";
+    auto created_reader =
+        DedupTopicReader::create(config.kafka, config.dedup.topic, writer_id, *dedup);
+    if (!created_reader) {
+      std::cerr << "config error: " << created_reader.error().message() << "\n";
       return kExitConfig;
     }
+    dedup_reader = std::move(created_reader).value();
     dedup_writer = std::make_unique<DedupMarkerWriter>(*publisher, config.dedup.topic, writer_id);
   }
 

@@ -1,6 +1,5 @@
 #include "kafka/dedup_topic.h"
 
-#include <librdkafka/rdkafka.h>
 #include <rapidjson/document.h>
 
 #include <condition_variable>
@@ -14,7 +13,8 @@
 
 #include "core/json_writer.h"
 #include "core/timestamp.h"
-#include "kafka/client_common.h"
+#include "kafka/kafka_client.h"
+#include "kafka/rdkafka_handles.h"
 #include "log/logger.h"
 
 namespace cmr_bridge {
@@ -68,33 +68,26 @@ void DedupMarkerWriter::record(const DedupMarker& marker) {
 }
 
 namespace {
-struct HandleDeleter {
-  void operator()(rd_kafka_t* rk) const {
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-  }
-};
-}  // namespace
-
-namespace {
 
 // How often the tailing reader looks for partitions added to the marker topic.
 constexpr auto kPartitionRecheck = std::chrono::seconds(5);
 
 // The topic's partition ids; empty when it does not exist (yet) or the broker did not answer.
 std::vector<int32_t> topic_partitions(rd_kafka_t* rk, const std::string& topic) {
-  std::vector<int32_t> partitions;
-  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* metadata = nullptr;
-  if (rd_kafka_metadata(rk, 0, handle, &metadata, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i)
-      partitions.push_back(metadata->topics[0].partitions[i].id);
+  auto ids = rdkafka::partition_ids(rk, topic, std::chrono::seconds(2));
+  return ids ? std::move(ids).value() : std::vector<int32_t>();
+}
+
+// `partitions` of `topic`, each to be read from its beginning.
+rdkafka::TopicPartitionListPtr from_beginning(const std::string& topic,
+                                              const std::vector<int32_t>& partitions) {
+  rdkafka::TopicPartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t partition : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
   }
-  if (metadata)
-    rd_kafka_metadata_destroy(metadata);
-  rd_kafka_topic_destroy(handle);
-  return partitions;
+  return list;
 }
 
 // Adds partitions that appeared since the last look to the assignment, read from the start.
@@ -106,18 +99,11 @@ void assign_new_partitions(rd_kafka_t* rk, const std::string& topic, std::set<in
   }
   if (added.empty())
     return;
-  rd_kafka_topic_partition_list_t* list =
-      rd_kafka_topic_partition_list_new(static_cast<int>(added.size()));
-  for (int32_t partition : added) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (error != nullptr) {
+  const auto list = from_beginning(topic, added);
+  const rdkafka::ErrorPtr error(rd_kafka_incremental_assign(rk, list.get()));
+  if (error) {
     log_warn("dedup topic: new partitions not assigned; retrying",
-             {{"topic", topic}, {"detail", rd_kafka_error_string(error)}});
-    rd_kafka_error_destroy(error);
+             {{"topic", topic}, {"detail", rd_kafka_error_string(error.get())}});
     return;
   }
   assigned.insert(added.begin(), added.end());
@@ -132,7 +118,7 @@ struct DedupTopicReader::Impl {
   std::string topic;
   std::string own_writer_id;
   DedupCache& cache;
-  std::unique_ptr<rd_kafka_t, HandleDeleter> consumer;
+  rdkafka::ClientPtr consumer;
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::mutex mutex;
@@ -165,51 +151,28 @@ struct DedupTopicReader::Impl {
 
 DedupTopicReader::DedupTopicReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::unique_ptr<DedupTopicReader> DedupTopicReader::create(const KafkaSettings& kafka,
-                                                           std::string topic,
-                                                           std::string own_writer_id,
-                                                           DedupCache& cache, std::string* error) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::vector<std::pair<std::string, std::string>> properties = {
-      {"bootstrap.servers", kafka.brokers},
-      {"client.id", kafka.client_id + "-dedup"},
-      // No group: every replica reads every partition. group.id is only a required name.
-      {"group.id", kafka.client_id + "-dedup-reader"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "true"},
-      {"auto.offset.reset", "earliest"},
-      // Tailing a busy topic one small fetch at a time cost the broker more CPU than the
-      // markers themselves; batches of up to 64 KiB, at most 100 ms late, cost a fraction.
-      {"fetch.min.bytes", "65536"},
-      {"fetch.wait.max.ms", "100"},
-  };
-  for (const auto& extra : kafka.extra_properties) {
-    // Producer-only settings from the shared pass-through list are not for this client.
-    if (extra.first == "acks" || extra.first == "enable.idempotence" ||
-        extra.first == "partitioner" || extra.first == "linger.ms" ||
-        extra.first == "compression.type" || extra.first == "message.timeout.ms") {
-      continue;
-    }
-    properties.push_back(extra);
-  }
-  if (std::string failed = apply_kafka_properties(conf, properties); !failed.empty()) {
-    rd_kafka_conf_destroy(conf);
-    if (error)
-      *error = failed;
-    return nullptr;
-  }
-  install_kafka_log_callbacks(conf);
-  char errstr[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    if (error)
-      *error = std::string("creating the dedup consumer: ") + errstr;
-    return nullptr;
-  }
+Result<std::unique_ptr<DedupTopicReader>> DedupTopicReader::create(const KafkaSettings& kafka,
+                                                                   std::string topic,
+                                                                   std::string own_writer_id,
+                                                                   DedupCache& cache) {
+  auto consumer = new_kafka_client(
+      kafka, KafkaClientRole::kDedupMarkerReader,
+      {
+          // No group: every replica reads every partition. group.id is only a required name.
+          {"group.id", kafka.client_id + "-dedup-reader"},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"},
+          {"enable.partition.eof", "true"},
+          {"auto.offset.reset", "earliest"},
+          // Tailing a busy topic one small fetch at a time cost the broker more CPU than the
+          // markers themselves; batches of up to 64 KiB, at most 100 ms late, cost a fraction.
+          {"fetch.min.bytes", "65536"},
+          {"fetch.wait.max.ms", "100"},
+      });
+  if (!consumer)
+    return Error("dedup marker reader: " + consumer.error().message());
   auto impl = std::make_unique<Impl>(std::move(topic), std::move(own_writer_id), cache);
-  impl->consumer.reset(rk);
+  impl->consumer = std::move(consumer).value();
   std::unique_ptr<DedupTopicReader> reader(new DedupTopicReader(std::move(impl)));
   reader->impl_->thread = std::thread([r = reader.get()] { r->run(); });
   return reader;
@@ -251,14 +214,7 @@ void DedupTopicReader::run() {
     if (high > low)
       pending[partition] = high;
   }
-  rd_kafka_topic_partition_list_t* assignment =
-      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
-  for (int32_t partition : partitions) {
-    rd_kafka_topic_partition_list_add(assignment, s.topic.c_str(), partition)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(rk, assignment);
-  rd_kafka_topic_partition_list_destroy(assignment);
+  rd_kafka_assign(rk, from_beginning(s.topic, partitions).get());
 
   const auto mark_warm = [&] {
     const double seconds =
@@ -283,9 +239,10 @@ void DedupTopicReader::run() {
       next_partition_check = std::chrono::steady_clock::now() + kPartitionRecheck;
       assign_new_partitions(rk, s.topic, assigned);
     }
-    rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, 200);
-    if (message == nullptr)
+    const rdkafka::MessagePtr polled(rd_kafka_consumer_poll(rk, 200));
+    if (!polled)
       continue;
+    const rd_kafka_message_t* message = polled.get();
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       const auto it = pending.find(message->partition);
       if (it != pending.end() && message->offset >= it->second)
@@ -313,7 +270,6 @@ void DedupTopicReader::run() {
     } else {
       log_debug("dedup consumer error", {{"code", rd_kafka_err2name(message->err)}});
     }
-    rd_kafka_message_destroy(message);
     if (!warmed() && pending.empty())
       mark_warm();
   }

@@ -10,6 +10,7 @@
 
 #include "cmr_bridge/config.h"
 #include "cmr_bridge/dedup_store.h"
+#include "cmr_bridge/result.h"
 #include "core/dedup_cache.h"
 #include "kafka/kafka_publisher.h"
 
@@ -51,9 +52,12 @@ class DedupMarkerWriter final : public DedupMarkerSink {
 // assigned (from their beginning) within 5 s.
 class DedupTopicReader {
  public:
-  static std::unique_ptr<DedupTopicReader> create(const KafkaSettings& kafka, std::string topic,
-                                                  std::string own_writer_id, DedupCache& cache,
-                                                  std::string* error);
+  // Fails (naming the property) when librdkafka refuses the configuration. Does not wait for
+  // the cluster.
+  static Result<std::unique_ptr<DedupTopicReader>> create(const KafkaSettings& kafka,
+                                                          std::string topic,
+                                                          std::string own_writer_id,
+                                                          DedupCache& cache);
   ~DedupTopicReader();
   DedupTopicReader(const DedupTopicReader&) = delete;
   DedupTopicReader& operator=(const DedupTopicReader&) = delete;

@@ -1,13 +1,15 @@
-// Admin operations over an existing librdkafka handle.
+// Kafka admin operations (topic creation, topic configs) on a client of their own, so the
+// producer does only produce work. Any one thread at a time.
 #pragma once
 
 #include <chrono>
-#include <optional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-struct rd_kafka_s;
+#include "cmr_bridge/config.h"
+#include "cmr_bridge/result.h"
 
 namespace cmr_bridge {
 
@@ -18,15 +20,28 @@ struct TopicSpec {
   std::vector<std::pair<std::string, std::string>> configs;  // e.g. cleanup.policy
 };
 
-// Creates each topic that does not exist yet; an existing topic is left alone.
-// Empty string on success, otherwise the first failure, naming the topic.
-std::string create_missing_topics(rd_kafka_s* handle, const std::vector<TopicSpec>& topics,
-                                  std::chrono::milliseconds timeout);
+class KafkaAdmin {
+ public:
+  // Fails (naming the property) when librdkafka refuses the configuration. Does not wait for
+  // the cluster.
+  static Result<std::unique_ptr<KafkaAdmin>> create(const KafkaSettings& kafka);
+  ~KafkaAdmin();
+  KafkaAdmin(const KafkaAdmin&) = delete;
+  KafkaAdmin& operator=(const KafkaAdmin&) = delete;
 
-// The value of one topic config (e.g. "cleanup.policy"), or nullopt with `error` set.
-std::optional<std::string> describe_topic_config(rd_kafka_s* handle, const std::string& topic,
-                                                 const std::string& name,
-                                                 std::chrono::milliseconds timeout,
-                                                 std::string* error);
+  // Creates each topic that does not exist yet; an existing topic is left alone. The error
+  // names the first topic that failed.
+  Status create_missing_topics(const std::vector<TopicSpec>& topics,
+                               std::chrono::milliseconds timeout);
+
+  // The value of one topic config (e.g. "cleanup.policy").
+  Result<std::string> topic_config(const std::string& topic, const std::string& name,
+                                   std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  explicit KafkaAdmin(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace cmr_bridge

@@ -1,35 +1,16 @@
 #include "kafka/kafka_publisher.h"
 
-#include <librdkafka/rdkafka.h>
-
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
-#include "kafka/client_common.h"
 #include "kafka/delivery_signal.h"
-#include "kafka/kafka_admin.h"
+#include "kafka/kafka_client.h"
+#include "kafka/rdkafka_handles.h"
 #include "log/logger.h"
 
 namespace cmr_bridge {
 namespace {
-
-struct HandleDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-struct ConfDeleter {
-  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-};
-struct HeadersDeleter {
-  void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
-};
-using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
-using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
-using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
-struct TopicDeleter {
-  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
-};
-using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 // One per in-flight record. Shared by the publishing thread (which may stop waiting at its
 // deadline) and the poll thread (which fills `report`, then sets `delivered`).
@@ -65,13 +46,32 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
   waiter.delivered.set();
 }
 
+// Hands one record to librdkafka (copying it); `opaque` comes back in its delivery report.
+rd_kafka_resp_err_t enqueue(rd_kafka_t* producer, const Record& record, void* opaque) {
+  rdkafka::HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
+  for (const auto& header : record.headers) {
+    rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
+                        header.value.data(), static_cast<ssize_t>(header.value.size()));
+  }
+  const void* key = record.key.empty() ? nullptr : record.key.data();
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer, RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<void*>(key), record.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  // Enqueued: librdkafka owns the headers now. Not enqueued: they are still ours.
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    static_cast<void>(headers.release());
+  return err;
+}
+
 }  // namespace
 
 struct KafkaPublisher::Impl {
   ProducerSettings settings;
-  HandlePtr handle;
+  rdkafka::ClientPtr handle;
   std::mutex prepared_mutex;
-  std::vector<TopicPtr> prepared_topics;  // released before `handle` (declared after it)
+  std::vector<rdkafka::TopicPtr> prepared_topics;  // released before `handle` (declared after it)
   std::atomic<bool> stopping{false};
   std::thread poller;
   std::thread prober;
@@ -81,51 +81,36 @@ struct KafkaPublisher::Impl {
 
 KafkaPublisher::KafkaPublisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::unique_ptr<KafkaPublisher> KafkaPublisher::create(const ProducerSettings& settings,
-                                                       std::string* error) {
-  ConfPtr conf(rd_kafka_conf_new());
-  char errstr[512];
-  const std::string timeout_ms = std::to_string(settings.message_timeout.count());
-  std::vector<std::pair<std::string, std::string>> properties = {
-      {"bootstrap.servers", settings.kafka.brokers},
-      {"client.id", settings.kafka.client_id},
-      // A 2xx is a durability promise: every replica in sync must have the record, and
-      // retries must not duplicate or reorder it.
-      {"enable.idempotence", "true"},
-      {"acks", "all"},
-      // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
-      {"partitioner", "murmur2_random"},
-      {"linger.ms", "2"},
-      // Every 2xx waits on a produce round trip: send requests at once, as the Java clients do
-      // (TCP_NODELAY). Measured: +2 % throughput at 64 connections, within the machine's noise.
-      {"socket.nagle.disable", "true"},
-      {"compression.type", "lz4"},
-      // librdkafka's 300 s default is far beyond the sender's 60 s patience.
-      {"message.timeout.ms", timeout_ms},
-      {"socket.connection.setup.timeout.ms", "5000"},
-      {"log.connection.close", "false"},
-  };
-  for (const auto& extra : settings.kafka.extra_properties)
-    properties.push_back(extra);
-  if (std::string failed = apply_kafka_properties(conf.get(), properties); !failed.empty()) {
-    if (error)
-      *error = failed;
-    return nullptr;
-  }
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery_report);
-  install_kafka_log_callbacks(conf.get());
-
-  HandlePtr handle(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
-  if (!handle) {
-    if (error)
-      *error = std::string("creating the Kafka producer: ") + errstr;
-    return nullptr;
-  }
-  conf.release();  // rd_kafka_new took ownership
+Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::create(const ProducerSettings& settings) {
+  auto conf = kafka_client_conf(
+      settings.kafka, KafkaClientRole::kProducer,
+      {
+          // A 2xx is a durability promise: every replica in sync must have the record, and
+          // retries must not duplicate or reorder it.
+          {"enable.idempotence", "true"},
+          {"acks", "all"},
+          // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
+          {"partitioner", "murmur2_random"},
+          {"linger.ms", "2"},
+          // Every 2xx waits on a produce round trip: send requests at once, as the Java clients
+          // do (TCP_NODELAY). Measured: +2 % throughput at 64 connections, within the noise.
+          {"socket.nagle.disable", "true"},
+          {"compression.type", "lz4"},
+          // librdkafka's 300 s default is far beyond the sender's 60 s patience.
+          {"message.timeout.ms", std::to_string(settings.message_timeout.count())},
+          {"socket.connection.setup.timeout.ms", "5000"},
+          {"log.connection.close", "false"},
+      });
+  if (!conf)
+    return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &on_delivery_report);
+  auto handle = rdkafka::new_client(RD_KAFKA_PRODUCER, std::move(conf).value());
+  if (!handle)
+    return handle.error();
 
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
-  impl->handle = std::move(handle);
+  impl->handle = std::move(handle).value();
   std::unique_ptr<KafkaPublisher> publisher(new KafkaPublisher(std::move(impl)));
   Impl* state = publisher->impl_.get();
   std::atomic<bool>* reachable = &publisher->reachable_;
@@ -139,12 +124,10 @@ std::unique_ptr<KafkaPublisher> KafkaPublisher::create(const ProducerSettings& s
     bool last = false;
     bool first = true;
     while (!state->stopping.load(std::memory_order_acquire)) {
-      const rd_kafka_metadata_t* metadata = nullptr;
-      const auto err = rd_kafka_metadata(state->handle.get(), 0, nullptr, &metadata, 2000);
-      bool ok =
-          err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata != nullptr && metadata->broker_cnt > 0;
-      if (metadata)
-        rd_kafka_metadata_destroy(metadata);
+      const rd_kafka_metadata_t* answer = nullptr;
+      const auto err = rd_kafka_metadata(state->handle.get(), 0, nullptr, &answer, 2000);
+      const rdkafka::MetadataPtr metadata(answer);
+      bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata && metadata->broker_cnt > 0;
       if (rd_kafka_fatal_error(state->handle.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ok = false;
       }
@@ -189,7 +172,7 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   auto waiter = std::make_shared<DeliveryWaiter>();
   auto opaque = std::make_unique<WaiterRef>(waiter);
 
-  const rd_kafka_resp_err_t err = enqueue(record, opaque.get());
+  const rd_kafka_resp_err_t err = enqueue(impl_->handle.get(), record, opaque.get());
   DeliveryReport report;
   report.topic = record.topic;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -213,27 +196,8 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   return report;
 }
 
-rd_kafka_resp_err_t KafkaPublisher::enqueue(const Record& record, void* opaque) {
-  HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
-  for (const auto& header : record.headers) {
-    rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
-                        header.value.data(), static_cast<ssize_t>(header.value.size()));
-  }
-  const void* key = record.key.empty() ? nullptr : record.key.data();
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      impl_->handle.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(const_cast<void*>(key), record.key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-  // Enqueued: librdkafka owns the headers now. Not enqueued: they are still ours.
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-    headers.release();
-  return err;
-}
-
 bool KafkaPublisher::publish_detached(const Record& record) {
-  const rd_kafka_resp_err_t err = enqueue(record, nullptr);
+  const rd_kafka_resp_err_t err = enqueue(impl_->handle.get(), record, nullptr);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     g_detached_failures.fetch_add(1, std::memory_order_relaxed);
     log_warn("detached record not enqueued",
@@ -257,11 +221,6 @@ bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {
   return true;
 }
 
-std::string KafkaPublisher::ensure_topics(const std::vector<TopicSpec>& topics,
-                                          std::chrono::milliseconds timeout) {
-  return create_missing_topics(impl_->handle.get(), topics, timeout);
-}
-
 void KafkaPublisher::prepare_topics(const std::vector<std::string>& topics,
                                     std::chrono::milliseconds timeout) {
   {
@@ -272,20 +231,12 @@ void KafkaPublisher::prepare_topics(const std::vector<std::string>& topics,
     }
   }
   // all_topics = 0: the topics this handle knows, which now include `topics`.
-  const rd_kafka_metadata_t* metadata = nullptr;
-  const auto err = rd_kafka_metadata(impl_->handle.get(), 0, nullptr, &metadata,
+  const rd_kafka_metadata_t* answer = nullptr;
+  const auto err = rd_kafka_metadata(impl_->handle.get(), 0, nullptr, &answer,
                                      static_cast<int>(timeout.count()));
-  if (metadata)
-    rd_kafka_metadata_destroy(metadata);
+  const rdkafka::MetadataPtr metadata(answer);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     log_warn("topic metadata not prepared", {{"code", rd_kafka_err2name(err)}});
-}
-
-std::optional<std::string> KafkaPublisher::topic_config(const std::string& topic,
-                                                        const std::string& name,
-                                                        std::chrono::milliseconds timeout,
-                                                        std::string* error) {
-  return describe_topic_config(impl_->handle.get(), topic, name, timeout, error);
 }
 
 bool KafkaPublisher::flush(std::chrono::milliseconds timeout) {

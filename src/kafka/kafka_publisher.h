@@ -2,18 +2,15 @@
 // delivery reports, and a probe thread that tracks whether the cluster answers.
 #pragma once
 
-#include <librdkafka/rdkafka.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "cmr_bridge/config.h"
 #include "cmr_bridge/publisher.h"
-#include "kafka/kafka_admin.h"
+#include "cmr_bridge/result.h"
 
 namespace cmr_bridge {
 
@@ -27,9 +24,8 @@ struct ProducerSettings {
 
 class KafkaPublisher final : public Publisher {
  public:
-  // Returns nullptr and fills `error` (naming the property) when librdkafka refuses the config.
-  static std::unique_ptr<KafkaPublisher> create(const ProducerSettings& settings,
-                                                std::string* error);
+  // Fails (naming the property) when librdkafka refuses the configuration.
+  static Result<std::unique_ptr<KafkaPublisher>> create(const ProducerSettings& settings);
   // Flushes (bounded by message_timeout) and joins the threads.
   ~KafkaPublisher() override;
   KafkaPublisher(const KafkaPublisher&) = delete;
@@ -46,16 +42,11 @@ class KafkaPublisher final : public Publisher {
   bool reachable() const { return reachable_.load(std::memory_order_acquire); }
   // Waits until a probe succeeded or `timeout` passed.
   bool wait_reachable(std::chrono::milliseconds timeout) const;
-  // Creates the missing topics (idempotent). Empty string on success, else the reason.
-  std::string ensure_topics(const std::vector<TopicSpec>& topics,
-                            std::chrono::milliseconds timeout);
   // Learns the partitions and leaders of `topics` now (one metadata request; best effort), so the
   // first record to each does not wait for librdkafka's lazy topic lookup (measured ~1 s).
-  // Call once the topics exist. Any thread.
+  // Call once the topics exist. Any thread. Producer work, not admin work: it fills this
+  // producer's own topic cache, which no other client can do for it.
   void prepare_topics(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
-  // One topic config value (e.g. cleanup.policy); nullopt with `error` set on failure.
-  std::optional<std::string> topic_config(const std::string& topic, const std::string& name,
-                                          std::chrono::milliseconds timeout, std::string* error);
   // Waits for every queued record's delivery report. True when the queue drained in time.
   bool flush(std::chrono::milliseconds timeout);
   // Records queued or in flight, not yet reported.
@@ -64,8 +55,6 @@ class KafkaPublisher final : public Publisher {
  private:
   struct Impl;
   explicit KafkaPublisher(std::unique_ptr<Impl> impl);
-  // Hands one record to librdkafka (copying it); `opaque` comes back in its delivery report.
-  rd_kafka_resp_err_t enqueue(const Record& record, void* opaque);
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> reachable_{false};
 };

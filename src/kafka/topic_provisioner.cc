@@ -4,12 +4,26 @@
 
 namespace cmr_bridge {
 
-TopicProvisioner::TopicProvisioner(KafkaPublisher& publisher, std::vector<TopicSpec> topics,
-                                   bool create, std::vector<std::string> must_be_compacted,
+Result<std::unique_ptr<TopicProvisioner>> TopicProvisioner::create(
+    const KafkaSettings& kafka, KafkaPublisher& publisher, std::vector<TopicSpec> topics,
+    bool create_missing, std::vector<std::string> must_be_compacted,
+    std::function<void(const std::string&)> on_fatal) {
+  auto admin = KafkaAdmin::create(kafka);
+  if (!admin)
+    return admin.error();
+  return std::unique_ptr<TopicProvisioner>(
+      new TopicProvisioner(std::move(admin).value(), publisher, std::move(topics), create_missing,
+                           std::move(must_be_compacted), std::move(on_fatal)));
+}
+
+TopicProvisioner::TopicProvisioner(std::unique_ptr<KafkaAdmin> admin, KafkaPublisher& publisher,
+                                   std::vector<TopicSpec> topics, bool create_missing,
+                                   std::vector<std::string> must_be_compacted,
                                    std::function<void(const std::string&)> on_fatal)
-    : publisher_(publisher),
+    : admin_(std::move(admin)),
+      publisher_(publisher),
       topics_(std::move(topics)),
-      create_(create),
+      create_missing_(create_missing),
       must_be_compacted_(std::move(must_be_compacted)),
       on_fatal_(std::move(on_fatal)),
       thread_([this] { run(); }) {}
@@ -28,33 +42,37 @@ bool TopicProvisioner::pause(std::chrono::milliseconds d) {
 }
 
 void TopicProvisioner::run() {
+  provision();
+  admin_.reset();
+}
+
+bool TopicProvisioner::provision() {
   while (!stop_.load()) {
     if (!publisher_.wait_reachable(std::chrono::milliseconds(500)))
       continue;
-    if (create_) {
-      const std::string error = publisher_.ensure_topics(topics_, std::chrono::seconds(10));
-      if (!error.empty()) {
-        log_warn("creating topics failed; retrying", {{"detail", error}});
+    if (create_missing_) {
+      const Status created = admin_->create_missing_topics(topics_, std::chrono::seconds(10));
+      if (!created) {
+        log_warn("creating topics failed; retrying", {{"detail", created.error().message()}});
         if (!pause(std::chrono::seconds(5)))
-          return;
+          return false;
         continue;
       }
       log_info("topics ready", {{"count", static_cast<int64_t>(topics_.size())}});
     }
     bool checked = true;
     for (const auto& topic : must_be_compacted_) {
-      std::string error;
-      const auto policy =
-          publisher_.topic_config(topic, "cleanup.policy", std::chrono::seconds(10), &error);
+      const auto policy = admin_->topic_config(topic, "cleanup.policy", std::chrono::seconds(10));
       if (!policy) {
-        log_warn("checking topic config failed; retrying", {{"topic", topic}, {"detail", error}});
+        log_warn("checking topic config failed; retrying",
+                 {{"topic", topic}, {"detail", policy.error().message()}});
         checked = false;
         break;
       }
       if (policy->find("compact") == std::string::npos) {
-        on_fatal_("topic " + topic + " has cleanup.policy=" + *policy +
+        on_fatal_("topic " + topic + " has cleanup.policy=" + policy.value() +
                   "; it must include compact (e.g. compact,delete)");
-        return;
+        return false;
       }
     }
     if (checked) {
@@ -63,11 +81,12 @@ void TopicProvisioner::run() {
         names.push_back(topic.name);
       publisher_.prepare_topics(names, std::chrono::seconds(5));
       done_.store(true);
-      return;
+      return true;
     }
     if (!pause(std::chrono::seconds(5)))
-      return;
+      return false;
   }
+  return false;
 }
 
 }  // namespace cmr_bridge

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cmr_bridge/config.h"
+#include "cmr_bridge/result.h"
 
 namespace cmr_bridge {
 
@@ -29,10 +30,11 @@ struct ScanRange {
   bool missing_topic_is_empty = false;  // false: a missing topic is an error (likely a typo)
 };
 
-// Calls `visit` for each record in range, partition by partition in offset order. Returns an
-// empty string on success, otherwise what failed.
-std::string scan_topic(const KafkaSettings& kafka, const std::string& topic, const ScanRange& range,
-                       const std::function<void(const ScannedRecord&)>& visit,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Calls `visit` for each record in range, partition by partition in offset order. Fails when
+// the broker does not answer, the topic is missing, or the range was not read within
+// `timeout`.
+Status scan_topic(const KafkaSettings& kafka, const std::string& topic, const ScanRange& range,
+                  const std::function<void(const ScannedRecord&)>& visit,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 }  // namespace cmr_bridge

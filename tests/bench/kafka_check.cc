@@ -1,104 +1,74 @@
 #include "kafka_check.h"
 
-#include <librdkafka/rdkafka.h>
-
-#include <memory>
 #include <stdexcept>
 #include <string_view>
 
+#include "kafka/rdkafka_handles.h"
+
 namespace cmr_bench {
+namespace rdkafka = cmr_bridge::rdkafka;
 namespace {
 
-struct HandleDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+// The value of `result`, or std::runtime_error with its message.
+template <typename T>
+T value_or_throw(cmr_bridge::Result<T> result) {
+  if (!result)
+    throw std::runtime_error(result.error().message());
+  return std::move(result).value();
+}
 
-Handle make_client(const std::string& brokers, rd_kafka_type_t type) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  std::vector<std::pair<const char*, std::string>> settings = {
+rdkafka::ClientPtr make_client(const std::string& brokers, rd_kafka_type_t type) {
+  rdkafka::Properties properties = {
       {"bootstrap.servers", brokers},
       {"log_level", "3"},
   };
   if (type == RD_KAFKA_CONSUMER) {
-    settings.push_back({"group.id", "cmr-bridge-bench"});
-    settings.push_back({"enable.auto.commit", "false"});
-    settings.push_back({"enable.partition.eof", "true"});
-    settings.push_back({"fetch.max.bytes", "52428800"});
+    properties.insert(properties.end(), {{"group.id", "cmr-bridge-bench"},
+                                         {"enable.auto.commit", "false"},
+                                         {"enable.partition.eof", "true"},
+                                         {"fetch.max.bytes", "52428800"}});
   }
-  for (const auto& [name, value] : settings) {
-    if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(errstr);
-    }
-  }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(errstr);
-  }
-  return Handle(rk);
-}
-
-std::vector<int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
-  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* metadata = nullptr;
-  const auto err = rd_kafka_metadata(rk, 0, handle, &metadata, timeout_ms);
-  rd_kafka_topic_destroy(handle);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error("metadata for " + topic + ": " + rd_kafka_err2str(err));
-  std::vector<int32_t> partitions;
-  if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i)
-      partitions.push_back(metadata->topics[0].partitions[i].id);
-  }
-  rd_kafka_metadata_destroy(metadata);
-  return partitions;
+  return value_or_throw(rdkafka::new_client(type, value_or_throw(rdkafka::new_conf(properties))));
 }
 
 // Runs one admin operation and waits for its result event.
 template <typename Run>
 std::string admin_call(const std::string& brokers, std::chrono::milliseconds timeout,
                        rd_kafka_event_type_t expected, Run run) {
-  Handle rk = make_client(brokers, RD_KAFKA_PRODUCER);
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_ANY);
+  const auto client = make_client(brokers, RD_KAFKA_PRODUCER);
+  const rdkafka::QueuePtr queue(rd_kafka_queue_new(client.get()));
+  const rdkafka::AdminOptionsPtr options(
+      rd_kafka_AdminOptions_new(client.get(), RD_KAFKA_ADMIN_OP_ANY));
   char errstr[256];
-  rd_kafka_AdminOptions_set_request_timeout(options, static_cast<int>(timeout.count()), errstr,
-                                            sizeof errstr);
-  run(rk.get(), options, queue);
-  std::string error;
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 1000);
-  if (event == nullptr) {
-    error = "no answer from the broker";
-  } else if (rd_kafka_event_type(event) != expected) {
-    error = "unexpected admin event";
-  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    error = rd_kafka_event_error_string(event);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
+                                            errstr, sizeof errstr);
+  run(client.get(), options.get(), queue.get());
+  const rdkafka::EventPtr event(
+      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
+  if (!event)
+    return "no answer from the broker";
+  if (rd_kafka_event_type(event.get()) != expected)
+    return "unexpected admin event";
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return rd_kafka_event_error_string(event.get());
+  const rd_kafka_topic_result_t** results = nullptr;
+  size_t count = 0;
+  if (expected == RD_KAFKA_EVENT_CREATETOPICS_RESULT) {
+    results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()),
+                                                  &count);
   } else {
-    const rd_kafka_topic_result_t** results = nullptr;
-    size_t count = 0;
-    if (expected == RD_KAFKA_EVENT_CREATETOPICS_RESULT) {
-      results =
-          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
-    } else {
-      results =
-          rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count);
-    }
-    for (size_t i = 0; i < count; ++i) {
-      const auto err = rd_kafka_topic_result_error(results[i]);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ||
-          err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        continue;
-      error += std::string(error.empty() ? "" : "; ") + rd_kafka_topic_result_name(results[i]) +
-               ": " + rd_kafka_err2str(err);
-    }
+    results = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event.get()),
+                                                  &count);
   }
-  if (event)
-    rd_kafka_event_destroy(event);
-  rd_kafka_AdminOptions_destroy(options);
-  rd_kafka_queue_destroy(queue);
+  std::string error;
+  for (size_t i = 0; i < count; ++i) {
+    const auto err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ||
+        err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+      continue;
+    error += std::string(error.empty() ? "" : "; ") + rd_kafka_topic_result_name(results[i]) +
+             ": " + rd_kafka_err2str(err);
+  }
   return error;
 }
 
@@ -133,11 +103,11 @@ std::string event_id_of(const rd_kafka_message_t* message) {
 
 PartitionOffsets high_watermarks(const std::string& brokers, const std::vector<std::string>& topics,
                                  std::chrono::milliseconds timeout) {
-  Handle rk = make_client(brokers, RD_KAFKA_CONSUMER);
+  const auto rk = make_client(brokers, RD_KAFKA_CONSUMER);
   const int timeout_ms = static_cast<int>(timeout.count());
   PartitionOffsets offsets;
   for (const auto& topic : topics) {
-    for (int32_t partition : partitions_of(rk.get(), topic, timeout_ms)) {
+    for (int32_t partition : value_or_throw(rdkafka::partition_ids(rk.get(), topic, timeout))) {
       int64_t low = 0;
       int64_t high = 0;
       const auto err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &low,
@@ -159,26 +129,27 @@ ConsumerCheck check_event_ids(const std::string& brokers, const PartitionOffsets
   std::unordered_set<std::string> seen;
   seen.reserve(accepted.size() * 2 + 16);
   try {
-    Handle rk = make_client(brokers, RD_KAFKA_CONSUMER);
-    rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(16);
+    const auto rk = make_client(brokers, RD_KAFKA_CONSUMER);
+    const rdkafka::TopicPartitionListPtr assignment(rd_kafka_topic_partition_list_new(16));
     std::map<std::pair<std::string, int32_t>, int64_t> end;  // partitions still to finish
     for (const auto& [tp, high] : to) {
       const auto it = from.find(tp);
       const int64_t start = it == from.end() ? 0 : it->second;
       if (high <= start)
         continue;
-      rd_kafka_topic_partition_list_add(assignment, tp.first.c_str(), tp.second)->offset = start;
+      rd_kafka_topic_partition_list_add(assignment.get(), tp.first.c_str(), tp.second)->offset =
+          start;
       end[tp] = high;
     }
     if (!end.empty())
-      rd_kafka_assign(rk.get(), assignment);
-    rd_kafka_topic_partition_list_destroy(assignment);
+      rd_kafka_assign(rk.get(), assignment.get());
 
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (!end.empty() && std::chrono::steady_clock::now() < until) {
-      rd_kafka_message_t* message = rd_kafka_consumer_poll(rk.get(), 200);
-      if (message == nullptr)
+      const rdkafka::MessagePtr polled(rd_kafka_consumer_poll(rk.get(), 200));
+      if (!polled)
         continue;
+      const rd_kafka_message_t* message = polled.get();
       const std::pair<std::string, int32_t> tp{
           message->rkt ? rd_kafka_topic_name(message->rkt) : "", message->partition};
       const auto it = end.find(tp);
@@ -200,11 +171,9 @@ ConsumerCheck check_event_ids(const std::string& brokers, const PartitionOffsets
         if (message->offset + 1 >= it->second)
           end.erase(it);
       }
-      rd_kafka_message_destroy(message);
     }
     if (!end.empty() && check.error.empty())
       check.error = "timed out reading " + std::to_string(end.size()) + " partition(s)";
-    rd_kafka_consumer_close(rk.get());
   } catch (const std::exception& e) {
     check.error = e.what();
   }
@@ -225,13 +194,15 @@ std::string create_topics(const std::string& brokers, const std::vector<std::str
     return admin_call(
         brokers, timeout, RD_KAFKA_EVENT_CREATETOPICS_RESULT,
         [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+          std::vector<rdkafka::NewTopicPtr> owned;
           std::vector<rd_kafka_NewTopic_t*> list;
           char errstr[256];
-          for (const auto& topic : topics)
-            list.push_back(
+          for (const auto& topic : topics) {
+            owned.emplace_back(
                 rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, errstr, sizeof errstr));
+            list.push_back(owned.back().get());
+          }
           rd_kafka_CreateTopics(rk, list.data(), list.size(), options, queue);
-          rd_kafka_NewTopic_destroy_array(list.data(), list.size());
         });
   } catch (const std::exception& e) {
     return e.what();
@@ -250,11 +221,13 @@ std::string delete_topics(const std::string& brokers, const std::vector<std::str
     return admin_call(
         brokers, timeout, RD_KAFKA_EVENT_DELETETOPICS_RESULT,
         [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+          std::vector<rdkafka::DeleteTopicPtr> owned;
           std::vector<rd_kafka_DeleteTopic_t*> list;
-          for (const auto& topic : topics)
-            list.push_back(rd_kafka_DeleteTopic_new(topic.c_str()));
+          for (const auto& topic : topics) {
+            owned.emplace_back(rd_kafka_DeleteTopic_new(topic.c_str()));
+            list.push_back(owned.back().get());
+          }
           rd_kafka_DeleteTopics(rk, list.data(), list.size(), options, queue);
-          rd_kafka_DeleteTopic_destroy_array(list.data(), list.size());
         });
   } catch (const std::exception& e) {
     return e.what();
@@ -263,10 +236,11 @@ std::string delete_topics(const std::string& brokers, const std::vector<std::str
 
 std::vector<std::string> list_topics(const std::string& brokers, const std::string& prefix,
                                      std::chrono::milliseconds timeout) {
-  Handle rk = make_client(brokers, RD_KAFKA_PRODUCER);
-  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto rk = make_client(brokers, RD_KAFKA_PRODUCER);
+  const rd_kafka_metadata_t* answer = nullptr;
   const auto err =
-      rd_kafka_metadata(rk.get(), 1, nullptr, &metadata, static_cast<int>(timeout.count()));
+      rd_kafka_metadata(rk.get(), 1, nullptr, &answer, static_cast<int>(timeout.count()));
+  const rdkafka::MetadataPtr metadata(answer);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw std::runtime_error(std::string("metadata: ") + rd_kafka_err2str(err));
   std::vector<std::string> names;
@@ -275,7 +249,6 @@ std::vector<std::string> list_topics(const std::string& brokers, const std::stri
     if (name.starts_with(prefix))
       names.push_back(name);
   }
-  rd_kafka_metadata_destroy(metadata);
   return names;
 }
 

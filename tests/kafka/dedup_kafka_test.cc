@@ -12,7 +12,7 @@
 #include "core/dedup_cache.h"
 #include "core/signature.h"
 #include "kafka/dedup_topic.h"
-#include "kafka/kafka_publisher.h"
+#include "kafka/kafka_admin.h"
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
@@ -233,17 +233,18 @@ TEST_SUITE("kafka dedup") {
                     "topics are created with the configured configs; the dedup topic compacted, "
                     "with one partition") {
     auto bridge = start(env({{"CMR_BRIDGE_TOPIC_CONFIGS", "retention.ms=123456789"}}));
-    ProducerSettings settings;
-    settings.kafka.brokers = brokers;
-    std::string error;
-    auto admin = KafkaPublisher::create(settings, &error);
-    REQUIRE(admin);
-    CHECK(admin->topic_config(order_topic(), "retention.ms", 10s, &error) ==
-          std::optional<std::string>("123456789"));
-    CHECK(admin->topic_config(prefix + "webhooks.dedup", "cleanup.policy", 10s, &error) ==
-          std::optional<std::string>("compact,delete"));
-    CHECK(admin->topic_config(prefix + "webhooks.dedup", "retention.ms", 10s, &error) ==
-          std::optional<std::string>("604800000"));
+    KafkaSettings kafka;
+    kafka.brokers = brokers;
+    auto created = KafkaAdmin::create(kafka);
+    REQUIRE(created);
+    KafkaAdmin& admin = *created.value();
+    const auto config_value = [&](const std::string& topic, const std::string& name) {
+      auto value = admin.topic_config(topic, name, 10s);
+      return value ? value.value() : "error: " + value.error().message();
+    };
+    CHECK(config_value(order_topic(), "retention.ms") == "123456789");
+    CHECK(config_value(prefix + "webhooks.dedup", "cleanup.policy") == "compact,delete");
+    CHECK(config_value(prefix + "webhooks.dedup", "retention.ms") == "604800000");
     CHECK(partition_count(brokers, order_topic()) == 3);  // CMR_BRIDGE_TOPIC_PARTITIONS
     CHECK(partition_count(brokers, prefix + "webhooks.dedup") == 1);
   }

@@ -15,6 +15,7 @@
 #include "cmr_bridge/clock.h"
 #include "core/dedup_cache.h"
 #include "kafka/dedup_topic.h"
+#include "kafka/kafka_admin.h"
 #include "kafka/kafka_publisher.h"
 #include "log/logger.h"
 
@@ -75,16 +76,20 @@ void warmup_figures(const std::string& brokers, std::size_t markers) {
                                      {"batch.num.messages", "10000"},
                                      {"queue.buffering.max.messages", "1000000"}};
   settings.message_timeout = std::chrono::seconds(30);
-  std::string error;
-  auto publisher = KafkaPublisher::create(settings, &error);
-  if (!publisher || !publisher->wait_reachable(std::chrono::seconds(20))) {
-    std::printf("warm-up: Kafka at %s unavailable (%s)\n", brokers.c_str(), error.c_str());
+  auto created = KafkaPublisher::create(settings);
+  auto admin = KafkaAdmin::create(settings.kafka);
+  if (!created || !admin || !created.value()->wait_reachable(std::chrono::seconds(20))) {
+    const std::string reason = !created ? created.error().message()
+                               : !admin ? admin.error().message()
+                                        : "not reachable";
+    std::printf("warm-up: Kafka at %s unavailable (%s)\n", brokers.c_str(), reason.c_str());
     return;
   }
-  error = publisher->ensure_topics({{topic, 3, 1, {{"cleanup.policy", "compact,delete"}}}},
-                                   std::chrono::seconds(10));
-  if (!error.empty()) {
-    std::printf("warm-up: %s\n", error.c_str());
+  const auto publisher = std::move(created).value();
+  const Status topic_created = admin.value()->create_missing_topics(
+      {{topic, 3, 1, {{"cleanup.policy", "compact,delete"}}}}, std::chrono::seconds(10));
+  if (!topic_created) {
+    std::printf("warm-up: %s\n", topic_created.error().message().c_str());
     return;
   }
   auto start = Steady::now();
@@ -103,7 +108,8 @@ void warmup_figures(const std::string& brokers, std::size_t markers) {
   start = Steady::now();
   KafkaSettings kafka;
   kafka.brokers = brokers;
-  auto reader = DedupTopicReader::create(kafka, topic, /*own_writer_id=*/"", cache, &error);
+  auto created_reader = DedupTopicReader::create(kafka, topic, /*own_writer_id=*/"", cache);
+  const auto reader = created_reader ? std::move(created_reader).value() : nullptr;
   while (reader && !reader->warmed() && seconds_since(start) < 300) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
