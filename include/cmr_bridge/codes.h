@@ -68,6 +68,13 @@ enum class OutcomeCode : uint8_t {
   kMethodNotAllowed,
   kNotFound,
   kBadRequest,
+  // Refused by the listener's bounds before (or instead of) reading the request.
+  kRequestTimeout,
+  kLengthRequired,
+  kUnsupportedContentEncoding,
+  kHeaderTooLarge,
+  kTooManyHeaders,
+  kServerBusy,
 };
 
 // Whether an answer carries Retry-After, and with which value.
@@ -138,9 +145,21 @@ inline constexpr auto kOutcomeCodes = std::to_array<OutcomeCodeInfo>({
      RetryAfter::kNever},
     {OutcomeCode::kNotFound, "not_found", OutcomeKind::kRejected, 404, RetryAfter::kNever},
     {OutcomeCode::kBadRequest, "bad_request", OutcomeKind::kRejected, 400, RetryAfter::kNever},
+    {OutcomeCode::kRequestTimeout, "request_timeout", OutcomeKind::kRejected, 408,
+     RetryAfter::kNever},
+    {OutcomeCode::kLengthRequired, "length_required", OutcomeKind::kRejected, 411,
+     RetryAfter::kNever},
+    {OutcomeCode::kUnsupportedContentEncoding, "unsupported_content_encoding",
+     OutcomeKind::kRejected, 415, RetryAfter::kNever},
+    {OutcomeCode::kHeaderTooLarge, "header_too_large", OutcomeKind::kRejected, 431,
+     RetryAfter::kNever},
+    {OutcomeCode::kTooManyHeaders, "too_many_headers", OutcomeKind::kRejected, 431,
+     RetryAfter::kNever},
+    {OutcomeCode::kServerBusy, "server_busy", OutcomeKind::kOverloaded, 503,
+     RetryAfter::kOneSecond},
 });
 
-static_assert(rows_follow_enum(kOutcomeCodes, &OutcomeCodeInfo::code, OutcomeCode::kBadRequest));
+static_assert(rows_follow_enum(kOutcomeCodes, &OutcomeCodeInfo::code, OutcomeCode::kServerBusy));
 
 inline constexpr const OutcomeCodeInfo& info(OutcomeCode code) {
   return kOutcomeCodes[static_cast<std::size_t>(code)];

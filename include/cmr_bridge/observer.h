@@ -23,6 +23,9 @@ class PipelineObserver {
   virtual void on_dedup(DedupResult result) = 0;
   // Every HTTP response of the webhook listener; `route` is "/webhooks" or "other".
   virtual void on_http_response(std::string_view route, int status) = 0;
+  // A webhook connection the listener cut short: "busy" / "connection_limit" (503 before the
+  // request was read), "request_timeout" (408), "header_too_large" / "too_many_headers" (431).
+  virtual void on_connection_cut(std::string_view /*reason*/) {}
 };
 
 class NullObserver final : public PipelineObserver {

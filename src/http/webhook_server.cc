@@ -1,18 +1,42 @@
 #include "http/webhook_server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
 
+#include "http/connection_stream.h"
 #include "http/status_table.h"
 #include "log/logger.h"
 
 namespace cmr_bridge {
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
+
 constexpr const char* kWebhookPath = "/webhooks";
 constexpr const char* kSignatureHeader = "cmr-x-signature";
 constexpr const char* kTimestampHeader = "cmr-x-timestamp";
+// How long a closing connection still reads (and drops) what its client sends, so the response
+// just written reaches the client instead of being destroyed by a reset.
+constexpr std::chrono::milliseconds kLingerOnClose{500};
+// On stop: how long handshakes already past their SYN get to complete before the listener
+// closes (new SYNs are dropped from the start of the wait).
+constexpr std::chrono::milliseconds kHandshakeSettle{250};
 
 void write(httplib::Response& res, const HttpResponse& response) {
   res.status = response.status;
@@ -29,16 +53,97 @@ std::optional<std::string_view> header(const httplib::Request& req, const char* 
   return std::string_view(it->second);
 }
 
+std::string lowercase(std::string_view text) {
+  std::string lower;
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return lower;
+}
+
 // CMR's content type is undocumented; only encodings that cannot carry its JSON body are
 // refused, so a signed event is never lost over a header.
 bool refused_content_type(const httplib::Request& req) {
-  const auto type = req.get_header_value("Content-Type");
-  std::string lower;
-  for (char c : type)
-    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  const auto lower = lowercase(req.get_header_value("Content-Type"));
   return lower.rfind("multipart/", 0) == 0 ||
          lower.rfind("application/x-www-form-urlencoded", 0) == 0;
 }
+
+bool all_digits(std::string_view text) {
+  return !text.empty() && text.size() <= 19 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A whole response for a connection httplib is not parsing (busy, or its request line was
+// never read): status line, JSON error body, Connection: close.
+std::string raw_response(const HttpResponse& response, const char* reason) {
+  std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " + reason +
+                     "\r\nContent-Type: application/json\r\nConnection: close\r\n";
+  if (response.retry_after_s > 0)
+    text += "Retry-After: " + std::to_string(response.retry_after_s) + "\r\n";
+  text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n" + response.body;
+  return text;
+}
+
+// Lets a listening socket refuse new connections (pure SYNs are dropped) while handshakes already
+// under way still complete, so the accept backlog can be drained before the listener closes.
+void drop_new_syns(int listener) {
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),  // TCP flags byte (the filter sees the TCP header)
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),  // SYN without ACK
+      BPF_STMT(BPF_RET | BPF_K, 0),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(code)), code};
+  setsockopt(listener, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program);
+}
+
+// cpp-httplib parses and routes; this class only opens its protected request processor and
+// listening socket, so connections, their bounds and the drain are ours.
+class HttpEngine {
+ public:
+  virtual ~HttpEngine() = default;
+  virtual httplib::Server& server() = 0;
+  virtual bool process(httplib::Stream& stream, bool close_connection, bool& connection_closed,
+                       const std::function<void(httplib::Request&)>& setup) = 0;
+  virtual int listener() const = 0;
+  virtual void forget_listener() = 0;
+  virtual SSL_CTX* tls_context() const = 0;
+};
+
+template <class Base>
+class Engine final : public Base, public HttpEngine {
+ public:
+  using Base::Base;
+  httplib::Server& server() override { return *this; }
+  bool process(httplib::Stream& stream, bool close_connection, bool& connection_closed,
+               const std::function<void(httplib::Request&)>& setup) override {
+    return this->process_request(stream, close_connection, connection_closed, setup);
+  }
+  int listener() const override { return this->svr_sock_; }
+  void forget_listener() override { this->svr_sock_ = INVALID_SOCKET; }
+  SSL_CTX* tls_context() const override {
+    if constexpr (std::is_same_v<Base, httplib::SSLServer>)
+      return this->ssl_context();
+    else
+      return nullptr;
+  }
+};
+
+struct Connection {
+  std::unique_ptr<ConnectionStream> stream;
+  bool handshaken = false;
+  std::size_t requests = 0;         // answered on this connection
+  SteadyClock::time_point idle_deadline;  // while parked: closed when it passes
+};
+
+// What the worker thread knows about the request httplib is processing for it.
+struct RequestState {
+  ConnectionStream* stream = nullptr;
+  std::optional<Outcome> refusal;  // decided from the request line and headers
+  bool must_close = false;
+};
+thread_local RequestState* current_request = nullptr;
 
 }  // namespace
 
@@ -46,26 +151,48 @@ struct WebhookServer::Impl {
   const IngestPipeline& pipeline;
   PipelineObserver& observer;
   WebhookServerSettings settings;
-  // A plain httplib::Server, or an httplib::SSLServer when TLS files are configured.
-  std::unique_ptr<httplib::Server> server_owner;
-  httplib::Server& server;
+  std::unique_ptr<HttpEngine> engine;
   std::atomic<std::size_t> in_flight{0};
-  std::atomic<int> listen_fd{-1};  // the listening socket, to raise its backlog after bind
+  std::atomic<bool> running{false};
+  std::atomic<bool> stopping{false};
+  int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+  // Handed between the poller and the workers under `mutex`.
+  std::mutex mutex;
+  std::condition_variable work_ready;
+  std::deque<std::unique_ptr<Connection>> ready;     // readable, waiting for a worker
+  std::deque<std::unique_ptr<Connection>> returned;  // kept alive, back to the poller
+  std::set<ConnectionStream*> active;                // owned by a worker right now
+  bool workers_exit = false;
+  std::atomic<std::size_t> open_connections{0};
 
   Impl(const IngestPipeline& p, PipelineObserver& o, WebhookServerSettings s)
-      : pipeline(p),
-        observer(o),
-        settings(s),
-        server_owner(s.tls_cert_file.empty()
-                         ? std::make_unique<httplib::Server>()
-                         : std::make_unique<httplib::SSLServer>(s.tls_cert_file.c_str(),
-                                                                s.tls_key_file.c_str())),
-        server(*server_owner) {}
+      : pipeline(p), observer(o), settings(std::move(s)) {
+    if (settings.tls_cert_file.empty())
+      engine = std::make_unique<Engine<httplib::Server>>();
+    else
+      engine = std::make_unique<Engine<httplib::SSLServer>>(settings.tls_cert_file.c_str(),
+                                                            settings.tls_key_file.c_str());
+  }
+  ~Impl() {
+    if (engine->listener() >= 0)
+      ::close(engine->listener());  // bound but never served
+    ::close(wake_fd);
+  }
+
+  ConnectionLimits limits() const {
+    return {settings.max_header_bytes, settings.max_header_lines,
+            std::chrono::duration_cast<std::chrono::milliseconds>(settings.write_timeout)};
+  }
+
+  void wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto ignored = ::write(wake_fd, &one, sizeof one);
+  }
 
   // Records, logs and writes one outcome. Runs on the request's worker thread.
-  void respond(httplib::Response& res, const Outcome& outcome,
-               std::chrono::steady_clock::time_point started) {
-    const auto latency = std::chrono::steady_clock::now() - started;
+  void respond(httplib::Response& res, const Outcome& outcome, SteadyClock::time_point started) {
+    const auto latency = SteadyClock::now() - started;
     observer.on_outcome(outcome, latency);
     const HttpResponse response = to_http(outcome);
     write(res, response);
@@ -82,8 +209,92 @@ struct WebhookServer::Impl {
               {"latency_ms", std::chrono::duration<double, std::milli>(latency).count()}});
   }
 
-  void handle_webhook(const httplib::Request& req, httplib::Response& res) {
-    const auto started = std::chrono::steady_clock::now();
+  // Refusals for requests whose answer does not need the body; decided before any body byte is
+  // read. Every body the bridge reads has a Content-Length within the cap: chunked bodies and
+  // bodies delimited by the connection's end are refused (CMR sends Content-Length).
+  std::optional<Outcome> admit(const httplib::Request& req) const {
+    if (req.path != kWebhookPath)
+      return rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
+    if (req.method != "POST")
+      return rejection(OutcomeCode::kMethodNotAllowed, "use POST for " + req.path);
+    if (req.has_header("Transfer-Encoding"))
+      return rejection(OutcomeCode::kLengthRequired,
+                       "Transfer-Encoding bodies (chunked) are not accepted; send Content-Length");
+    const std::size_t lengths = req.get_header_value_count("Content-Length");
+    if (lengths == 0)
+      return rejection(OutcomeCode::kLengthRequired, "a Content-Length header is required");
+    const std::string length = req.get_header_value("Content-Length");
+    if (lengths > 1 || !all_digits(length))
+      return rejection(OutcomeCode::kBadRequest, "Content-Length must appear once, as a decimal number");
+    if (std::stoull(length) > settings.max_body_bytes)
+      return rejection(OutcomeCode::kPayloadTooLarge,
+                       "body larger than " + std::to_string(settings.max_body_bytes) + " bytes");
+    const std::string encoding = lowercase(req.get_header_value("Content-Encoding"));
+    if (!encoding.empty() && encoding != "identity")
+      return rejection(OutcomeCode::kUnsupportedContentEncoding,
+                       "Content-Encoding " + encoding + " is not accepted; send the JSON as is");
+    return std::nullopt;
+  }
+
+  // Runs once the request line and headers are read, before routing or any body byte.
+  void setup_request(httplib::Request& req) {
+    RequestState& state = *current_request;
+    state.refusal = admit(req);
+    if (state.refusal || stopping.load())
+      state.must_close = true;
+    if (state.must_close) {
+      req.headers.erase("Connection");
+      req.headers.emplace("Connection", "close");  // httplib then answers Connection: close
+    }
+  }
+
+  // Writes the refusal decided in setup_request, if any. True when it did.
+  bool answer_refusal(const httplib::Request& req, httplib::Response& res) {
+    if (current_request == nullptr || !current_request->refusal)
+      return false;
+    const Outcome& outcome = *current_request->refusal;
+    if (outcome.code == OutcomeCode::kMethodNotAllowed)
+      res.set_header("Allow", "POST");
+    if (req.path == kWebhookPath)
+      respond(res, outcome, SteadyClock::now());
+    else
+      write(res, to_http(outcome));
+    return true;
+  }
+
+  void handle_webhook(const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& content_reader) {
+    const auto started = SteadyClock::now();
+    // Content-Length is within the cap (admit); the receiver holds the cap anyway, whatever
+    // httplib would hand over.
+    std::string body;
+    body.reserve(std::min<std::size_t>(std::stoull(req.get_header_value("Content-Length")),
+                                       settings.max_body_bytes));
+    bool too_large = false;
+    const bool complete = content_reader([&](const char* data, std::size_t size) {
+      if (body.size() + size > settings.max_body_bytes) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, size);
+      return true;
+    });
+    if (!complete) {
+      current_request->must_close = true;
+      res.set_header("Connection", "close");
+      if (too_large) {
+        respond(res,
+                rejection(OutcomeCode::kPayloadTooLarge,
+                          "body larger than " + std::to_string(settings.max_body_bytes) + " bytes"),
+                started);
+      } else if (current_request->stream->failure() == ReadFailure::kDeadline) {
+        respond(res, request_timeout(), started);
+      } else {
+        respond(res, rejection(OutcomeCode::kBadRequest, "the body ended before Content-Length bytes"),
+                started);
+      }
+      return;
+    }
     // Admission: a bounded number of requests wait on Kafka at once; the rest are told to
     // come back instead of queueing without a deadline.
     struct InFlight {
@@ -91,9 +302,7 @@ struct WebhookServer::Impl {
       ~InFlight() { count.fetch_sub(1, std::memory_order_relaxed); }
     } guard{in_flight};
     if (in_flight.fetch_add(1, std::memory_order_relaxed) >= settings.max_in_flight) {
-      respond(res,
-              rejection(OutcomeCode::kOverloaded, "too many requests in flight; retry shortly"),
-              started);
+      respond(res, rejection(OutcomeCode::kOverloaded, "too many requests in flight; retry shortly"), started);
       return;
     }
     if (req.get_header_value_count(kSignatureHeader) > 1 ||
@@ -109,59 +318,333 @@ struct WebhookServer::Impl {
       return;
     }
     const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader),
-                                 req.body};
+                                 body};
     respond(res, pipeline.handle(request), started);
   }
 
-  // httplib answered by itself (no route, body too large, unparseable request): give the
-  // response a JSON body and count it like any other refusal.
+  Outcome request_timeout() const {
+    return rejection(OutcomeCode::kRequestTimeout, "the request line, headers and body must arrive within " +
+                                            std::to_string(settings.read_timeout.count()) + " s");
+  }
+
+  // The refusal for a request httplib could not read, from why our stream stopped it.
+  std::optional<Outcome> read_failure_outcome(ReadFailure failure) const {
+    switch (failure) {
+      case ReadFailure::kDeadline:
+        return request_timeout();
+      case ReadFailure::kHeaderBytes:
+        return rejection(OutcomeCode::kHeaderTooLarge, "request line and headers exceed " +
+                                                 std::to_string(settings.max_header_bytes) +
+                                                 " bytes");
+      case ReadFailure::kHeaderLines:
+        return rejection(OutcomeCode::kTooManyHeaders,
+                         "more than " + std::to_string(settings.max_header_lines) + " headers");
+      default:
+        return std::nullopt;
+    }
+  }
+
+  // httplib answered by itself (unparseable request, or our stream cut it): give the response
+  // a JSON body and count it like any other refusal.
   void complete_error(const httplib::Request& req, httplib::Response& res) {
-    Outcome outcome;
-    if (res.status == 404 && req.path == kWebhookPath) {
-      res.set_header("Allow", "POST");
-      outcome = rejection(OutcomeCode::kMethodNotAllowed, "use POST for " + req.path);
-    } else if (res.status == 404) {
-      outcome =
-          rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
-    } else if (res.status == 413) {
-      outcome = rejection(OutcomeCode::kPayloadTooLarge,
-                          "body larger than " + std::to_string(settings.max_body_bytes) + " bytes");
-    } else {
-      outcome = rejection(OutcomeCode::kBadRequest, "malformed HTTP request");
+    Outcome outcome = rejection(OutcomeCode::kBadRequest, "malformed HTTP request");
+    if (current_request != nullptr) {
+      current_request->must_close = true;
+      if (auto cut = read_failure_outcome(current_request->stream->failure()))
+        outcome = std::move(*cut);
     }
-    if (req.path == kWebhookPath) {
-      respond(res, outcome, std::chrono::steady_clock::now());
-    } else {
+    if (res.status == 414)
+      outcome = rejection(OutcomeCode::kHeaderTooLarge, "request line longer than 8192 bytes");
+    res.set_header("Connection", "close");
+    if (req.path == kWebhookPath)
+      respond(res, outcome, SteadyClock::now());
+    else
       write(res, to_http(outcome));
+    if (outcome.code == OutcomeCode::kRequestTimeout ||
+        outcome.code == OutcomeCode::kHeaderTooLarge || outcome.code == OutcomeCode::kTooManyHeaders)
+      observer.on_connection_cut(to_string(outcome.code));
+  }
+
+  // --- connections -----------------------------------------------------------------------
+
+  // Serves requests on a connection until it must close (false) or waits idle (true).
+  bool serve_connection(Connection& connection) {
+    ConnectionStream& stream = *connection.stream;
+    if (!connection.handshaken) {
+      if (!stream.handshake(SteadyClock::now() + settings.read_timeout))
+        return false;
+      connection.handshaken = true;
     }
+    for (;;) {
+      RequestState state{&stream, std::nullopt, false};
+      current_request = &state;
+      stream.begin_request(SteadyClock::now() + settings.read_timeout);
+      const bool last =
+          stopping.load() || connection.requests + 1 >= settings.keep_alive_max_requests;
+      bool connection_closed = false;
+      const bool answered = engine->process(stream, last, connection_closed,
+                                            [this](httplib::Request& req) { setup_request(req); });
+      current_request = nullptr;
+      ++connection.requests;
+      if (!answered && stream.request_bytes() == 0)
+        return false;  // closed (or idle past its deadline) before a new request began
+      if (!answered) {
+        // httplib gives up without a response when the request line cannot be read.
+        if (auto cut = read_failure_outcome(stream.failure())) {
+          observer.on_connection_cut(to_string(cut->code));
+          const HttpResponse response = to_http(*cut);
+          const std::string text =
+              raw_response(response, response.status == 408 ? "Request Timeout"
+                                                            : "Request Header Fields Too Large");
+          stream.write(text.data(), text.size());
+          observer.on_http_response("other", response.status);
+        }
+        stream.linger_close(kLingerOnClose);
+        return false;
+      }
+      if (last || connection_closed || state.must_close || stopping.load()) {
+        stream.linger_close(kLingerOnClose);
+        return false;
+      }
+      if (!stream.has_buffered_input())
+        return true;  // a pipelined request is served at once; otherwise wait idle
+    }
+  }
+
+  void worker() {
+    for (;;) {
+      std::unique_ptr<Connection> connection;
+      {
+        std::unique_lock lock(mutex);
+        work_ready.wait(lock, [&] { return workers_exit || !ready.empty(); });
+        if (ready.empty())
+          return;
+        connection = std::move(ready.front());
+        ready.pop_front();
+        active.insert(connection->stream.get());
+      }
+      const bool keep = serve_connection(*connection);
+      std::lock_guard lock(mutex);
+      active.erase(connection->stream.get());
+      if (keep && !stopping.load()) {
+        connection->idle_deadline = SteadyClock::now() + settings.keep_alive_timeout;
+        returned.push_back(std::move(connection));
+        wake();
+      } else {
+        connection.reset();
+        open_connections.fetch_sub(1);
+      }
+    }
+  }
+
+  // Answers 503 server_busy without reading the request, then closes. Poller thread.
+  void refuse_busy(int fd, const char* reason) {
+    static const std::string text =
+        raw_response(to_http(rejection(OutcomeCode::kServerBusy,
+                                       "every worker is busy or the connection limit is "
+                                       "reached; retry shortly")),
+                     "Service Unavailable");
+    observer.on_connection_cut(reason);
+    observer.on_http_response("other", 503);
+    [[maybe_unused]] const auto sent =
+        ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    char discard[4096];
+    for (int i = 0; i < 16 && ::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0; ++i) {
+    }
+    ::close(fd);
+  }
+
+  // A readable connection goes to a worker, or is refused when the queue is at its bound.
+  void dispatch(std::unique_ptr<Connection> connection) {
+    {
+      std::lock_guard lock(mutex);
+      if (ready.size() < settings.threads) {
+        ready.push_back(std::move(connection));
+        work_ready.notify_one();
+        return;
+      }
+    }
+    // Hand the descriptor over to the refusal without closing it twice.
+    ConnectionStream& stream = *connection->stream;
+    const int fd = ::dup(stream.fd());
+    connection.reset();
+    open_connections.fetch_sub(1);
+    if (fd >= 0)
+      refuse_busy(fd, "busy");
+  }
+
+  SSL* new_tls_session(int fd) const {
+    SSL_CTX* context = engine->tls_context();
+    if (context == nullptr)
+      return nullptr;
+    SSL* ssl = SSL_new(context);
+    SSL_set_fd(ssl, fd);
+    return ssl;
+  }
+
+  // Accepts what the listener has queued. Poller thread.
+  void accept_pending(int listener, std::vector<std::unique_ptr<Connection>>& parked) {
+    for (;;) {
+      const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0)
+        return;  // EAGAIN: the backlog is empty (EMFILE: retried on the next round)
+      if (open_connections.load() >= settings.max_connections) {
+        refuse_busy(fd, "connection_limit");
+        continue;
+      }
+      int yes = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+      open_connections.fetch_add(1);
+      auto connection = std::make_unique<Connection>();
+      connection->stream = std::make_unique<ConnectionStream>(fd, new_tls_session(fd), limits());
+      connection->idle_deadline = SteadyClock::now() + settings.read_timeout;
+      parked.push_back(std::move(connection));
+    }
+  }
+
+  // Stops accepting without resetting a connection the kernel already completed.
+  void close_listener(std::vector<std::unique_ptr<Connection>>& parked) {
+    const int listener = engine->listener();
+    drop_new_syns(listener);
+    const auto settled = SteadyClock::now() + kHandshakeSettle;
+    while (SteadyClock::now() < settled) {
+      accept_pending(listener, parked);
+      pollfd entry{listener, POLLIN, 0};
+      ::poll(&entry, 1, 10);
+    }
+    accept_pending(listener, parked);
+    engine->forget_listener();
+    ::close(listener);
+    running.store(false);
+  }
+
+  // The poller: accepts, keeps idle connections, hands readable ones to workers, and drains.
+  void poll_connections() {
+    std::vector<std::unique_ptr<Connection>> parked;
+    bool listening = true;
+    std::optional<SteadyClock::time_point> drain_deadline;
+    std::vector<pollfd> entries;
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        for (auto& connection : returned)
+          parked.push_back(std::move(connection));
+        returned.clear();
+      }
+      if (stopping.load() && listening) {
+        close_listener(parked);
+        listening = false;
+        drain_deadline = SteadyClock::now() + settings.drain_timeout;
+        // Kept-alive connections that sent nothing since their last answer are closed; fresh
+        // ones (accepted from the backlog) stay until their request arrives or their deadline.
+        std::erase_if(parked, [&](const std::unique_ptr<Connection>& connection) {
+          if (connection->requests == 0 || connection->stream->is_readable())
+            return false;
+          open_connections.fetch_sub(1);
+          return true;
+        });
+      }
+      if (drain_deadline) {
+        std::lock_guard lock(mutex);
+        const bool idle = parked.empty() && ready.empty() && active.empty();
+        if (idle)
+          break;
+        if (SteadyClock::now() >= *drain_deadline) {
+          for (ConnectionStream* stream : active)
+            stream->abort();
+          open_connections.fetch_sub(parked.size());
+          parked.clear();
+          if (ready.empty() && active.empty())
+            break;
+        }
+      }
+      entries.clear();
+      entries.push_back({wake_fd, POLLIN, 0});
+      if (listening)
+        entries.push_back({engine->listener(), POLLIN, 0});
+      const std::size_t first_parked = entries.size();
+      auto next_deadline = SteadyClock::now() + std::chrono::seconds(1);
+      for (const auto& connection : parked) {
+        entries.push_back({connection->stream->fd(), POLLIN, 0});
+        next_deadline = std::min(next_deadline, connection->idle_deadline);
+      }
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_deadline - SteadyClock::now());
+      const int timeout = static_cast<int>(std::clamp<long long>(wait.count(), 0, 100));
+      if (::poll(entries.data(), entries.size(), timeout) < 0 && errno != EINTR)
+        continue;
+      if (entries[0].revents != 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto drained = ::read(wake_fd, &count, sizeof count);
+      }
+      const auto now = SteadyClock::now();
+      std::vector<std::unique_ptr<Connection>> still_parked;
+      for (std::size_t i = 0; i < parked.size(); ++i) {
+        if (entries[first_parked + i].revents != 0) {
+          dispatch(std::move(parked[i]));
+        } else if (now >= parked[i]->idle_deadline) {
+          open_connections.fetch_sub(1);  // idle past its timeout: closed without an answer
+        } else {
+          still_parked.push_back(std::move(parked[i]));
+        }
+      }
+      parked = std::move(still_parked);
+      if (listening && entries[1].revents != 0)
+        accept_pending(engine->listener(), parked);
+    }
+  }
+
+  bool serve() {
+    const int listener = engine->listener();
+    if (listener < 0)
+      return false;
+    fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+    running.store(true);
+    std::vector<std::thread> workers;
+    for (std::size_t i = 0; i < std::max<std::size_t>(settings.threads, 1); ++i)
+      workers.emplace_back([this] { worker(); });
+    poll_connections();
+    {
+      std::lock_guard lock(mutex);
+      workers_exit = true;
+    }
+    work_ready.notify_all();
+    for (auto& thread : workers)
+      thread.join();
+    running.store(false);
+    return true;
   }
 };
 
 WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& observer,
                              WebhookServerSettings settings)
     : impl_(std::make_unique<Impl>(pipeline, observer, settings)) {
-  auto& server = impl_->server;
-  const std::size_t threads = settings.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // cpp-httplib 0.11 leaves Nagle on, which adds ~40 ms to every keep-alive response.
-  server.set_tcp_nodelay(true);
+  auto& server = impl_->engine->server();
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second process bind the same
   // port silently and steal half the traffic; a port in use must fail the start instead.
-  server.set_socket_options([impl = impl_.get()](socket_t sock) {
+  server.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    impl->listen_fd.store(sock);
   });
   server.set_payload_max_length(settings.max_body_bytes);
-  server.set_read_timeout(settings.read_timeout);
-  server.set_write_timeout(settings.write_timeout);
   server.set_keep_alive_timeout(settings.keep_alive_timeout.count());
   server.set_keep_alive_max_count(settings.keep_alive_max_requests);
 
   Impl* impl = impl_.get();
-  server.Post(kWebhookPath, [impl](const httplib::Request& req, httplib::Response& res) {
-    impl->handle_webhook(req, res);
+  server.Post(kWebhookPath, [impl](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& content_reader) {
+    impl->handle_webhook(req, res, content_reader);
   });
+  // Runs after the headers, before any body byte: refusals that do not need the body.
+  server.set_pre_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
+    return impl->answer_refusal(req, res) ? httplib::Server::HandlerResponse::Handled
+                                          : httplib::Server::HandlerResponse::Unhandled;
+  });
+  // A sender waiting for 100 Continue learns of a refusal before it sends the body.
+  server.set_expect_100_continue_handler(
+      [impl](const httplib::Request& req, httplib::Response& res) {
+        return impl->answer_refusal(req, res) ? res.status : 100;
+      });
   // Runs for every response >= 400, ours included: only complete what httplib left empty.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [impl](const httplib::Request& req, httplib::Response& res) {
@@ -180,33 +663,34 @@ WebhookServer::~WebhookServer() {
 }
 
 int WebhookServer::bind(const ListenAddress& address) {
-  const int port =
-      address.port == 0
-          ? impl_->server.bind_to_any_port(address.host)
-          : (impl_->server.bind_to_port(address.host, address.port) ? address.port : -1);
+  auto& server = impl_->engine->server();
+  const int port = address.port == 0
+                       ? server.bind_to_any_port(address.host)
+                       : (server.bind_to_port(address.host, address.port) ? address.port : -1);
   // cpp-httplib 0.11 listens with a backlog of 5: a burst of connects (many senders at once, or
   // keep-alive connections reconnecting together) overflows the accept queue, and those clients
   // see resets or 1-3 s SYN retransmits. Linux takes a second listen() on a listening socket as
   // the new backlog (capped by net.core.somaxconn).
-  if (port >= 0 && impl_->listen_fd.load() >= 0)
-    ::listen(impl_->listen_fd.load(), SOMAXCONN);
+  if (port >= 0)
+    ::listen(impl_->engine->listener(), SOMAXCONN);
   return port;
 }
 
 bool WebhookServer::valid() const {
-  return impl_->server.is_valid();
+  return impl_->engine->server().is_valid();
 }
 
 bool WebhookServer::serve() {
-  return impl_->server.listen_after_bind();
+  return impl_->serve();
 }
 
 bool WebhookServer::is_running() const {
-  return impl_->server.is_running();
+  return impl_->running.load();
 }
 
 void WebhookServer::stop() {
-  impl_->server.stop();
+  impl_->stopping.store(true);
+  impl_->wake();
 }
 
 std::size_t WebhookServer::in_flight() const {

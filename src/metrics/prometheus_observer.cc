@@ -67,6 +67,11 @@ struct PrometheusObserver::Impl {
           .Name("cmr_bridge_http_requests_total")
           .Help("Webhook listener responses by route and HTTP status.")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& connections_cut =
+      prometheus::BuildCounter()
+          .Name("cmr_bridge_http_connections_cut_total")
+          .Help("Webhook connections cut short by the listener's bounds, by reason.")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& outcomes =
       prometheus::BuildCounter()
           .Name("cmr_bridge_webhook_outcomes_total")
@@ -137,6 +142,7 @@ struct PrometheusObserver::Impl {
 
   MetricCache<prometheus::Counter> http_requests_by{http_requests};
   MetricCache<prometheus::Counter> outcomes_by{outcomes};
+  MetricCache<prometheus::Counter> connections_cut_by{connections_cut};
   MetricCache<prometheus::Histogram> request_latency_by{request_latency};
   MetricCache<prometheus::Counter> deliveries_by{deliveries};
   MetricCache<prometheus::Histogram> delivery_latency_by{delivery_latency};
@@ -216,6 +222,10 @@ void PrometheusObserver::on_http_response(std::string_view route, int status) {
       .get({{"route", route},
             {"status", std::string_view(status_text, static_cast<std::size_t>(length))}})
       .Increment();
+}
+
+void PrometheusObserver::on_connection_cut(std::string_view reason) {
+  impl_->connections_cut_by.get({{"reason", reason}}).Increment();
 }
 
 void PrometheusObserver::set_kafka_reachable(bool reachable) {

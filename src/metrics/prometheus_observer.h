@@ -19,6 +19,7 @@ class PrometheusObserver final : public PipelineObserver {
                    std::chrono::nanoseconds latency) override;
   void on_dedup(DedupResult result) override;
   void on_http_response(std::string_view route, int status) override;
+  void on_connection_cut(std::string_view reason) override;
 
   // Gauges sampled by the admin listener right before a scrape.
   void set_kafka_reachable(bool reachable);

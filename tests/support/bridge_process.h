@@ -35,6 +35,7 @@ class BridgeProcess {
 
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   void read_output(int fd);
