@@ -128,6 +128,10 @@ WebhookServerSettings webhook_settings_for(const Config& config) {
   settings.tls_cert_file = config.tls_cert_file;
   settings.tls_key_file = config.tls_key_file;
   settings.keep_alive_timeout = std::min(config.read_timeout, std::chrono::seconds(5));
+  // In-flight requests wait at most one delivery timeout on Kafka; the producer flush after the
+  // drain takes at most another, inside the chart's termination grace period.
+  settings.drain_timeout =
+      std::chrono::ceil<std::chrono::seconds>(config.delivery_timeout) + std::chrono::seconds(1);
   return settings;
 }
 

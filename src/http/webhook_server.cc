@@ -133,7 +133,7 @@ class Engine final : public Base, public HttpEngine {
 struct Connection {
   std::unique_ptr<ConnectionStream> stream;
   bool handshaken = false;
-  std::size_t requests = 0;         // answered on this connection
+  std::size_t requests = 0;               // answered on this connection
   SteadyClock::time_point idle_deadline;  // while parked: closed when it passes
 };
 
@@ -225,10 +225,14 @@ struct WebhookServer::Impl {
       return rejection(OutcomeCode::kLengthRequired, "a Content-Length header is required");
     const std::string length = req.get_header_value("Content-Length");
     if (lengths > 1 || !all_digits(length))
-      return rejection(OutcomeCode::kBadRequest, "Content-Length must appear once, as a decimal number");
+      return rejection(OutcomeCode::kBadRequest,
+                       "Content-Length must appear once, as a decimal number");
     if (std::stoull(length) > settings.max_body_bytes)
       return rejection(OutcomeCode::kPayloadTooLarge,
                        "body larger than " + std::to_string(settings.max_body_bytes) + " bytes");
+    // httplib would parse a multipart body itself, outside the body cap's receiver.
+    if (refused_content_type(req))
+      return rejection(OutcomeCode::kUnsupportedMediaType, "the body must be JSON");
     const std::string encoding = lowercase(req.get_header_value("Content-Encoding"));
     if (!encoding.empty() && encoding != "identity")
       return rejection(OutcomeCode::kUnsupportedContentEncoding,
@@ -290,7 +294,8 @@ struct WebhookServer::Impl {
       } else if (current_request->stream->failure() == ReadFailure::kDeadline) {
         respond(res, request_timeout(), started);
       } else {
-        respond(res, rejection(OutcomeCode::kBadRequest, "the body ended before Content-Length bytes"),
+        respond(res,
+                rejection(OutcomeCode::kBadRequest, "the body ended before Content-Length bytes"),
                 started);
       }
       return;
@@ -302,7 +307,9 @@ struct WebhookServer::Impl {
       ~InFlight() { count.fetch_sub(1, std::memory_order_relaxed); }
     } guard{in_flight};
     if (in_flight.fetch_add(1, std::memory_order_relaxed) >= settings.max_in_flight) {
-      respond(res, rejection(OutcomeCode::kOverloaded, "too many requests in flight; retry shortly"), started);
+      respond(res,
+              rejection(OutcomeCode::kOverloaded, "too many requests in flight; retry shortly"),
+              started);
       return;
     }
     if (req.get_header_value_count(kSignatureHeader) > 1 ||
@@ -313,18 +320,15 @@ struct WebhookServer::Impl {
               started);
       return;
     }
-    if (refused_content_type(req)) {
-      respond(res, rejection(OutcomeCode::kUnsupportedMediaType, "the body must be JSON"), started);
-      return;
-    }
     const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader),
                                  body};
     respond(res, pipeline.handle(request), started);
   }
 
   Outcome request_timeout() const {
-    return rejection(OutcomeCode::kRequestTimeout, "the request line, headers and body must arrive within " +
-                                            std::to_string(settings.read_timeout.count()) + " s");
+    return rejection(OutcomeCode::kRequestTimeout,
+                     "the request line, headers and body must arrive within " +
+                         std::to_string(settings.read_timeout.count()) + " s");
   }
 
   // The refusal for a request httplib could not read, from why our stream stopped it.
@@ -333,9 +337,9 @@ struct WebhookServer::Impl {
       case ReadFailure::kDeadline:
         return request_timeout();
       case ReadFailure::kHeaderBytes:
-        return rejection(OutcomeCode::kHeaderTooLarge, "request line and headers exceed " +
-                                                 std::to_string(settings.max_header_bytes) +
-                                                 " bytes");
+        return rejection(OutcomeCode::kHeaderTooLarge,
+                         "request line and headers exceed " +
+                             std::to_string(settings.max_header_bytes) + " bytes");
       case ReadFailure::kHeaderLines:
         return rejection(OutcomeCode::kTooManyHeaders,
                          "more than " + std::to_string(settings.max_header_lines) + " headers");
@@ -361,7 +365,8 @@ struct WebhookServer::Impl {
     else
       write(res, to_http(outcome));
     if (outcome.code == OutcomeCode::kRequestTimeout ||
-        outcome.code == OutcomeCode::kHeaderTooLarge || outcome.code == OutcomeCode::kTooManyHeaders)
+        outcome.code == OutcomeCode::kHeaderTooLarge ||
+        outcome.code == OutcomeCode::kTooManyHeaders)
       observer.on_connection_cut(to_string(outcome.code));
   }
 
@@ -569,7 +574,8 @@ struct WebhookServer::Impl {
         entries.push_back({connection->stream->fd(), POLLIN, 0});
         next_deadline = std::min(next_deadline, connection->idle_deadline);
       }
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_deadline - SteadyClock::now());
+      const auto wait =
+          std::chrono::ceil<std::chrono::milliseconds>(next_deadline - SteadyClock::now());
       const int timeout = static_cast<int>(std::clamp<long long>(wait.count(), 0, 100));
       if (::poll(entries.data(), entries.size(), timeout) < 0 && errno != EINTR)
         continue;

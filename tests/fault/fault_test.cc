@@ -81,13 +81,27 @@ struct SendRecord {
 // sequence, retrying non-2xx answers until its retry horizon runs out (0 = never retries).
 class Sender {
  public:
+  // `readyz_port` >= 0: act like a load balancer, starting no new request once GET /readyz on
+  // that port stops answering 200 (polled every 50 ms).
   Sender(int port, std::string prefix, int threads, std::chrono::milliseconds horizon,
-         std::size_t body_padding = 0, bool keep_alive = true)
+         std::size_t body_padding = 0, bool keep_alive = true, int readyz_port = -1)
       : port_(port),
         prefix_(std::move(prefix)),
         horizon_(horizon),
         padding_(body_padding),
         keep_alive_(keep_alive) {
+    if (readyz_port >= 0) {
+      watcher_ = std::thread([this, readyz_port] {
+        httplib::Client admin("127.0.0.1", readyz_port);
+        admin.set_connection_timeout(1s);
+        while (!stop_ && !unready_) {
+          const auto res = admin.Get("/readyz");
+          if (!res || res->status != 200)
+            unready_ = true;
+          std::this_thread::sleep_for(50ms);
+        }
+      });
+    }
     for (int t = 0; t < threads; ++t)
       workers_.emplace_back([this, t] { run(t); });
   }
@@ -98,7 +112,11 @@ class Sender {
       if (w.joinable())
         w.join();
     }
+    if (watcher_.joinable())
+      watcher_.join();
   }
+  // True once the load-balancer watcher saw /readyz fail.
+  bool saw_unready() const { return unready_; }
   std::vector<SendRecord> records() {
     std::lock_guard lock(mutex_);
     return records_;
@@ -110,7 +128,7 @@ class Sender {
     client.set_keep_alive(keep_alive_);
     client.set_connection_timeout(2s);
     client.set_read_timeout(30s);
-    for (int seq = 0; !stop_ && seq < 100000; ++seq) {
+    for (int seq = 0; !stop_ && !unready_ && seq < 100000; ++seq) {
       SendRecord record;
       record.event_id = prefix_ + "K" + std::to_string(key) + "-" + std::to_string(seq);
       record.key = key;
@@ -133,7 +151,9 @@ class Sender {
           record.cut_off = false;
         } else {
           record.status = 0;
-          record.cut_off = res.error() == httplib::Error::Read;
+          // Sent (or being sent) on an accepted connection that died before answering.
+          record.cut_off =
+              res.error() == httplib::Error::Read || res.error() == httplib::Error::Write;
           record.connected = res.error() != httplib::Error::Connection;
         }
         if (record.status == 200 || stop_ || Clock::now() >= give_up_at)
@@ -157,6 +177,8 @@ class Sender {
   std::size_t padding_;
   bool keep_alive_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> unready_{false};
+  std::thread watcher_;
   std::mutex mutex_;
   std::vector<SendRecord> records_;
   std::vector<std::thread> workers_;
@@ -255,6 +277,24 @@ struct FaultFixture {
   }
   std::vector<ConsumedRecord> events() const {
     return read_topic(broker.brokers, prefix + "order.events", 60s);
+  }
+  // Four senders load a bridge (drain delay 1 s) for 1.5 s, then it gets SIGTERM and must exit 0;
+  // the senders run on until the port is closed (or, stopping on /readyz, until it fails).
+  std::vector<SendRecord> send_through_sigterm(bool keep_alive, bool stop_on_readyz) const {
+    auto bridge = std::make_unique<BridgeProcess>(env({{"CMR_BRIDGE_DRAIN_DELAY_S", "1"}}));
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    Sender sender(bridge->port(),
+                  prefix + (stop_on_readyz ? "lb" : "through") + (keep_alive ? "-ka." : "-close."),
+                  4, 0ms, 0, keep_alive, stop_on_readyz ? bridge->admin_port() : -1);
+    std::this_thread::sleep_for(1500ms);
+    bridge->signal(SIGTERM);
+    CHECK(bridge->wait_exit(30s) == 0);
+    std::this_thread::sleep_for(500ms);  // senders still sending now meet the closed port
+    sender.stop();
+    if (stop_on_readyz)
+      CHECK(sender.saw_unready());
+    return sender.records();
   }
   static void wait_spool_drained(const BridgeProcess& bridge) {
     httplib::Client admin("127.0.0.1", bridge.admin_port());
@@ -384,22 +424,53 @@ TEST_SUITE("fault") {
     }
   }
 
-  TEST_CASE_FIXTURE(
-      FaultFixture,
-      "5. SIGTERM under load: no in-flight request is cut off, acked events present") {
-    auto bridge = std::make_unique<BridgeProcess>(env({{"CMR_BRIDGE_DRAIN_DELAY_S", "1"}}));
-    REQUIRE(bridge->wait_listening(20s));
-    REQUIRE(bridge->wait_ready(60s));
-    Sender sender(bridge->port(), prefix, 4, 0ms, 0, /*keep_alive=*/false);
-    std::this_thread::sleep_for(1500ms);
-    bridge->signal(SIGTERM);
-    CHECK(bridge->wait_exit(30s) == 0);
-    sender.stop();
-    const Tally t = tally(sender.records(), events());
-    report("5. SIGTERM under load (drain 1 s)", t, std::to_string(t.cut_off) + " requests cut off");
-    CHECK(t.acked > 0);
-    CHECK(t.cut_off == 0);
-    CHECK(t.lost == 0);
+  // Senders act like a load balancer: they start no request once /readyz fails, so every
+  // request started must be answered 200 (docs/http-api.md#draining-sigterm).
+  TEST_CASE_FIXTURE(FaultFixture,
+                    "5. SIGTERM under load: senders that stop on /readyz get 200 for every "
+                    "request, nothing cut off, acked events present") {
+    for (const bool keep_alive : {false, true}) {
+      CAPTURE(keep_alive);
+      const auto records = send_through_sigterm(keep_alive, /*stop_on_readyz=*/true);
+      const Tally t = tally(records, events());
+      std::size_t not_200 = 0;
+      for (const auto& r : records)
+        not_200 += r.status != 200;
+      report(std::string("5. SIGTERM under load, senders stop on /readyz (drain 1 s, ") +
+                 (keep_alive ? "keep-alive)" : "a connection per request)"),
+             t, std::to_string(t.cut_off) + " cut off, " + std::to_string(not_200) + " not 200");
+      CHECK(t.acked > 0);
+      CHECK(not_200 == 0);
+      CHECK(t.cut_off == 0);
+      CHECK(t.lost == 0);
+    }
+  }
+
+  // Senders ignore /readyz and send through the whole drain: the documented answer is the normal
+  // answer for every request on a connection the bridge accepted, or a refused connection.
+  TEST_CASE_FIXTURE(FaultFixture,
+                    "5b. SIGTERM, senders send through the drain: each request answered or its "
+                    "connection refused, none cut off") {
+    for (const bool keep_alive : {false, true}) {
+      CAPTURE(keep_alive);
+      const auto records = send_through_sigterm(keep_alive, /*stop_on_readyz=*/false);
+      const Tally t = tally(records, events());
+      std::size_t refused = 0, unanswered = 0;
+      for (const auto& r : records) {
+        refused += !r.connected;
+        unanswered += r.connected && r.status == 0;
+      }
+      report(std::string("5b. SIGTERM, senders send through the drain (") +
+                 (keep_alive ? "keep-alive)" : "a connection per request)"),
+             t,
+             std::to_string(t.cut_off) + " cut off, " + std::to_string(refused) +
+                 " connections refused");
+      CHECK(t.acked > 0);
+      CHECK(refused > 0);
+      CHECK(unanswered == 0);
+      CHECK(t.cut_off == 0);
+      CHECK(t.lost == 0);
+    }
   }
 
   TEST_CASE_FIXTURE(FaultFixture, "6. a full or unusable spool answers 503, never 200") {

@@ -16,6 +16,25 @@ trap cleanup EXIT
 # A clean broker each run: scenarios must not see an earlier run's data.
 if [ -d "$build/fault-kafka/data" ]; then "${fault_broker[@]}" reset >/dev/null; fi
 rm -rf "$build"/fault-spool-* "$build/fault-results.md"
+if [ "${1:-}" = "--scenario" ]; then
+  pattern=${2:?--scenario needs a doctest name pattern}
+  repeat=1
+  if [ "${3:-}" = "--repeat" ]; then repeat=${4:?--repeat needs a count}; fi
+  passed=0
+  for run in $(seq 1 "$repeat"); do
+    if "$build/tests/cmr_bridge_fault_tests" --test-case="$pattern"; then
+      passed=$((passed + 1))
+    else
+      echo "run $run of $repeat failed"
+      break
+    fi
+  done
+  echo
+  echo "Scenarios '$pattern': $passed of $repeat runs passed ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores):"
+  cat "$build/fault-results.md"
+  [ "$passed" -eq "$repeat" ]
+  exit
+fi
 ctest --test-dir "$build" --output-on-failure --no-tests=error -L fault
 echo
 echo "Fault scenarios ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores):"

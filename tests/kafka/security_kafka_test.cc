@@ -186,12 +186,12 @@ TEST_SUITE("kafka security") {
          404, "not_found"},
         {"path traversal", request("POST", "/../webhooks/../etc/passwd", {}, body), 404,
          "not_found"},
-        // cpp-httplib parses multipart itself: a JSON body is not valid multipart → 400.
+        // Refused from the headers, before httplib's multipart parser sees the body.
         {"JSON sent as multipart",
          post({{"Content-Type", "multipart/form-data; boundary=x"},
                {"cmr-x-timestamp", ts},
                {"cmr-x-signature", good}}),
-         400, "bad_request"},
+         415, "unsupported_media_type"},
         {"multipart body",
          post({{"Content-Type", "multipart/form-data; boundary=x"},
                {"cmr-x-timestamp", ts},
@@ -211,12 +211,20 @@ TEST_SUITE("kafka security") {
         {"header line over 8 KiB",
          request("POST", "/webhooks", {{"X-Junk", std::string(9000, 'j')}}, body), 400,
          "bad_request"},
-        {"slow client: headers never finish", "POST /webhooks HTTP/1.1\r\nHost: x\r\n", 400,
-         "bad_request", true},
+        {"slow client: headers never finish", "POST /webhooks HTTP/1.1\r\nHost: x\r\n", 408,
+         "request_timeout", true},
         {"slow client: body shorter than Content-Length",
          "POST /webhooks HTTP/1.1\r\nHost: x\r\ncmr-x-timestamp: " + ts +
              "\r\ncmr-x-signature: " + good + "\r\nContent-Length: 1000\r\n\r\n{\"event\"",
-         400, "bad_request", true},
+         408, "request_timeout", true},
+        {"chunked body",
+         "POST /webhooks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+         411, "length_required"},
+        {"no Content-Length", "POST /webhooks HTTP/1.1\r\nHost: x\r\n\r\n", 411, "length_required"},
+        {"gzip body",
+         post({{"Content-Encoding", "gzip"}, {"cmr-x-timestamp", ts}, {"cmr-x-signature", good}}),
+         415, "unsupported_content_encoding"},
     };
     CHECK(cases.size() >= 40);
     for (const auto& c : cases) {
