@@ -440,7 +440,11 @@ int serve(const std::string& executable) {
   // stop() closes the listening socket; serve() returns once in-flight requests are answered.
   webhook_server.stop();
   webhook_thread.join();
-  forwarder.reset();  // stops after its current record; the spool keeps the rest, fsync'd
+  // Nothing is appended any more: forward what the spool holds while Kafka answers, for up to
+  // one delivery timeout (the chart's grace period counts it), and log what stays on disk.
+  if (forwarder && !fatal.load())
+    forwarder->drain_and_stop(config.delivery_timeout);
+  forwarder.reset();
   const bool flushed = publisher->flush(config.delivery_timeout);
   admin_server.stop();
   admin_thread.join();

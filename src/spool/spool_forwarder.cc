@@ -16,22 +16,60 @@ SpoolForwarder::~SpoolForwarder() {
     std::lock_guard lock(mutex_);
     stop_.store(true);
   }
+  stop_thread();
+}
+
+void SpoolForwarder::stop_thread() {
   wake_.notify_all();
-  thread_.join();
+  if (thread_.joinable())
+    thread_.join();
   spool_.sync_cursor();
 }
 
+std::size_t SpoolForwarder::drain_and_stop(std::chrono::milliseconds budget) {
+  const auto started = std::chrono::steady_clock::now();
+  const uint64_t forwarded_before = forwarded_.load();
+  {
+    std::lock_guard lock(mutex_);
+    drain_deadline_ = started + budget;
+    draining_.store(true);
+  }
+  stop_thread();
+  const std::size_t left = spool_.stats().records;
+  const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+  if (left == 0) {
+    log_info("spool drained",
+             {{"forwarded", static_cast<int64_t>(forwarded_.load() - forwarded_before)},
+              {"took_ms", static_cast<int64_t>(took_ms)}});
+  } else {
+    log_warn("spool left records",
+             {{"records", static_cast<int64_t>(left)},
+              {"forwarded", static_cast<int64_t>(forwarded_.load() - forwarded_before)},
+              {"bytes", static_cast<int64_t>(spool_.stats().bytes)},
+              {"took_ms", static_cast<int64_t>(took_ms)}});
+  }
+  return left;
+}
+
+// False when the wait ended for a stop; true after the back-off or when a drain began (the
+// loop then forwards at once).
 bool SpoolForwarder::pause(std::chrono::milliseconds d) {
   std::unique_lock lock(mutex_);
-  return !wake_.wait_for(lock, d, [this] { return stop_.load(); });
+  wake_.wait_for(lock, d, [this] { return stop_.load() || draining_.load(); });
+  return !stop_.load();
 }
 
 void SpoolForwarder::run() {
   bool failing = false;
   while (!stop_.load()) {
+    const bool draining = draining_.load();
+    if (draining && std::chrono::steady_clock::now() >= drain_deadline_)
+      return;
     auto request = spool_.peek();
     if (!request) {
-      if (!pause(std::chrono::milliseconds(20)))
+      if (draining || !pause(std::chrono::milliseconds(20)))
         return;
       continue;
     }
@@ -42,7 +80,7 @@ void SpoolForwarder::run() {
         log_warn("spool forwarding paused: Kafka unavailable", {{"code", to_string(outcome.code)}});
         failing = true;
       }
-      if (!pause(retry_backoff_))
+      if (draining_.load() || !pause(retry_backoff_))
         return;
       continue;
     }

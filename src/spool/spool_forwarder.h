@@ -1,5 +1,5 @@
 // Replays the spool to Kafka in arrival order through the pipeline's idempotent path, and
-// trims what was acknowledged. Owns one thread; joins on destruction.
+// trims what was acknowledged. Owns one thread; joins on destruction (or in drain_and_stop).
 #pragma once
 
 #include <atomic>
@@ -21,17 +21,29 @@ class SpoolForwarder {
   SpoolForwarder(const SpoolForwarder&) = delete;
   SpoolForwarder& operator=(const SpoolForwarder&) = delete;
 
+  // Shutdown, called once by the owner after the listener stopped (nothing is appended any
+  // more): keeps forwarding until the spool is empty, Kafka does not acknowledge a record, or
+  // `budget` has passed (a record started before then may take up to the delivery timeout to
+  // finish), then stops the thread. Logs "spool drained" or "spool left records" with the
+  // count, and returns the records left on disk for the next start.
+  std::size_t drain_and_stop(std::chrono::milliseconds budget);
+
   uint64_t forwarded() const { return forwarded_.load(); }
   uint64_t errors() const { return errors_.load(); }  // attempts Kafka did not acknowledge
 
  private:
   void run();
   bool pause(std::chrono::milliseconds d);
+  void stop_thread();
 
   FileSpool& spool_;
   const IngestPipeline& pipeline_;
   std::chrono::milliseconds retry_backoff_;
   std::atomic<bool> stop_{false};
+  // Set by drain_and_stop: run() forwards without back-off and ends when the spool is empty,
+  // Kafka fails, or the deadline passes.
+  std::atomic<bool> draining_{false};
+  std::chrono::steady_clock::time_point drain_deadline_;  // written before draining_ is set
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<uint64_t> forwarded_{0};

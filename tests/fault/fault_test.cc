@@ -15,6 +15,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "core/signature.h"
 #include "support/bridge_process.h"
@@ -306,6 +308,39 @@ struct FaultFixture {
     }
     FAIL("the spool did not drain within 60 s");
   }
+  // The value of an unlabelled gauge on /metrics; -1 when the scrape fails.
+  static double gauge(const BridgeProcess& bridge, const std::string& name) {
+    httplib::Client admin("127.0.0.1", bridge.admin_port());
+    const auto res = admin.Get("/metrics");
+    const std::string needle = "\n" + name + " ";
+    const auto at = res ? res->body.find(needle) : std::string::npos;
+    return at == std::string::npos ? -1 : std::atof(res->body.c_str() + at + needle.size());
+  }
+  static void wait_kafka_reachable(const BridgeProcess& bridge) {
+    for (int i = 0; i < 300 && gauge(bridge, "cmr_bridge_kafka_reachable") != 1; ++i)
+      std::this_thread::sleep_for(200ms);
+    REQUIRE(gauge(bridge, "cmr_bridge_kafka_reachable") == 1);
+  }
+  // Starts a bridge with `run_env`, then stops the broker and sends for 4 s (4 keys, event ids
+  // prefixed `run_prefix`): the bridge is left running with the broker down.
+  std::pair<std::unique_ptr<BridgeProcess>, std::vector<SendRecord>> spool_while_broker_down(
+      const std::map<std::string, std::string>& run_env, const std::string& run_prefix) const {
+    auto bridge = std::make_unique<BridgeProcess>(run_env);
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    broker.stop();
+    Sender sender(bridge->port(), run_prefix, 4, 0ms);
+    std::this_thread::sleep_for(4s);
+    sender.stop();
+    return {std::move(bridge), sender.records()};
+  }
+  static std::string log_line(const BridgeProcess& bridge, const std::string& message) {
+    for (const auto& line : bridge.output_lines()) {
+      if (line.find("\"" + message + "\"") != std::string::npos)
+        return line;
+    }
+    return "";
+  }
 };
 
 }  // namespace
@@ -502,5 +537,60 @@ TEST_SUITE("fault") {
     CHECK(t.acked < t.sent);
     CHECK(t.lost == 0);
     CHECK(t.duplicated == 0);
+  }
+
+  TEST_CASE_FIXTURE(FaultFixture,
+                    "7. SIGTERM with records in the spool: forwarded before exit while Kafka "
+                    "answers; kept, counted in the log and forwarded by the next start when not") {
+    // Part 1: requests spool while the broker is down; it comes back while the forwarder sits
+    // in a 10-minute back-off, so only the drain at SIGTERM can forward them.
+    const auto spool_env = env({{"CMR_BRIDGE_SPOOL_DIR", spool_dir()},
+                                {"CMR_BRIDGE_SPOOL_RETRY_MS", "600000"},
+                                {"CMR_BRIDGE_DRAIN_DELAY_S", "0"}});
+    auto [bridge, sent] = spool_while_broker_down(spool_env, prefix);
+    broker.start();
+    wait_kafka_reachable(*bridge);
+    const double spooled_at_sigterm = gauge(*bridge, "cmr_bridge_spool_records");
+    REQUIRE(spooled_at_sigterm > 0);
+    bridge->signal(SIGTERM);
+    CHECK(bridge->wait_exit(60s) == 0);
+    const std::string drained = log_line(*bridge, "spool drained");
+    CHECK_MESSAGE(!drained.empty(), "no \"spool drained\" line in the log");
+    bridge.reset();
+    const Tally t = tally(sent, events());
+    report("7a. SIGTERM with a spool, Kafka back (forwarder in back-off)", t,
+           std::to_string(static_cast<int>(spooled_at_sigterm)) + " spooled at SIGTERM, " +
+               "forwarded before exit");
+    CHECK(t.acked == t.sent);
+    CHECK(t.found == t.sent);
+    CHECK(t.lost == 0);
+    CHECK(t.duplicated == 0);
+    CHECK(t.order_violations == 0);
+
+    // Part 2: the broker is down at SIGTERM: the drain gives up at once, the log names what
+    // stays on disk, and the next start forwards it.
+    const std::string prefix_b = prefix + "b.";
+    auto env_b = spool_env;
+    env_b["CMR_BRIDGE_TOPIC_PREFIX"] = prefix_b;
+    env_b["CMR_BRIDGE_SPOOL_RETRY_MS"] = "200";
+    std::vector<SendRecord> sent_b;
+    std::tie(bridge, sent_b) = spool_while_broker_down(env_b, prefix_b);
+    bridge->signal(SIGTERM);
+    CHECK(bridge->wait_exit(60s) == 0);
+    const std::string left = log_line(*bridge, "spool left records");
+    CHECK_MESSAGE(left.find("\"records\":") != std::string::npos,
+                  "no \"spool left records\" line with the count: " << left);
+    bridge.reset();
+    broker.start();
+    bridge = std::make_unique<BridgeProcess>(env_b);
+    REQUIRE(bridge->wait_listening(20s));
+    wait_spool_drained(*bridge);
+    const Tally tb = tally(sent_b, read_topic(broker.brokers, prefix_b + "order.events", 60s));
+    report("7b. SIGTERM with a spool, Kafka down", tb,
+           "left on disk at exit (logged), forwarded by the next start");
+    CHECK(tb.acked == tb.sent);
+    CHECK(tb.found == tb.sent);
+    CHECK(tb.lost == 0);
+    CHECK(tb.duplicated == 0);
   }
 }
