@@ -349,6 +349,8 @@ int serve(const std::string& executable) {
   }
 
   PrometheusObserver metrics;
+  metrics.set_limits(config.max_in_flight, spool ? config.spool_max_bytes : 0,
+                     dedup ? config.dedup.capacity : 0);
   const PipelineSettings pipeline_settings = pipeline_settings_for(state);
   const IngestPipeline pipeline(pipeline_settings, {.verifier = *verifier.value(),
                                                     .routes = *state.routes,

@@ -139,6 +139,15 @@ struct PrometheusObserver::Impl {
       gauge("cmr_bridge_spool_append_failures", "Spool writes or fsyncs that failed.");
   prometheus::Gauge& in_flight =
       gauge("cmr_bridge_http_in_flight_requests", "Webhook requests being handled right now.");
+  prometheus::Gauge& max_in_flight =
+      gauge("cmr_bridge_http_max_in_flight_requests",
+            "CMR_BRIDGE_MAX_IN_FLIGHT: webhook requests handled at once; more answer 429.");
+  prometheus::Gauge& spool_max_bytes = gauge(
+      "cmr_bridge_spool_max_bytes",
+      "CMR_BRIDGE_SPOOL_MAX_BYTES: spool size beyond which requests answer 503 (0: no spool).");
+  prometheus::Gauge& dedup_capacity =
+      gauge("cmr_bridge_dedup_capacity",
+            "CMR_BRIDGE_DEDUP_CAPACITY: eventIds the dedup cache holds (0: dedup off).");
 
   MetricCache<prometheus::Counter> http_requests_by{http_requests};
   MetricCache<prometheus::Counter> outcomes_by{outcomes};
@@ -202,6 +211,13 @@ void PrometheusObserver::set_spool_state(std::size_t bytes, std::size_t records,
 
 void PrometheusObserver::set_in_flight(std::size_t requests) {
   impl_->in_flight.Set(static_cast<double>(requests));
+}
+
+void PrometheusObserver::set_limits(std::size_t max_in_flight, std::size_t spool_max_bytes,
+                                    std::size_t dedup_capacity) {
+  impl_->max_in_flight.Set(static_cast<double>(max_in_flight));
+  impl_->spool_max_bytes.Set(static_cast<double>(spool_max_bytes));
+  impl_->dedup_capacity.Set(static_cast<double>(dedup_capacity));
 }
 
 void PrometheusObserver::set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,

@@ -31,6 +31,11 @@ class PrometheusObserver final : public PipelineObserver {
                        double warmup_seconds, std::size_t markers_loaded,
                        std::size_t own_markers_skipped);
 
+  // The limits the gauges above are measured against, from the settings, set once at start:
+  // max in flight (429 beyond), spool max bytes and dedup capacity (0 = that feature is off).
+  void set_limits(std::size_t max_in_flight, std::size_t spool_max_bytes,
+                  std::size_t dedup_capacity);
+
   // Prometheus text exposition format 0.0.4. Thread-safe.
   std::string scrape() const;
 
