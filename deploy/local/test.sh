@@ -59,7 +59,7 @@ step "metrics exposition passes promtool check metrics"
 bash deploy/local/check-metrics.sh build/cmr-bridge
 
 step "Kubernetes: helm lint/template, manifest validation, alert rules, chart env vs binary"
-bash deploy/k8s/check.sh build/cmr-bridge
+bash tests/k8s/check.sh build/cmr-bridge
 
 step "container image (buildah, local debootstrap base): build, --version, --help inside"
 bash deploy/container/build.sh

@@ -3,7 +3,7 @@
 # rules and the Grafana dashboard. Idempotent; works from any directory, with CI=true and no
 # standard input. Exits non-zero on the first failing step.
 #
-#   bash deploy/k8s/check.sh [BINARY]        # BINARY, or $CMR_BRIDGE_BINARY, default build/cmr-bridge
+#   bash tests/k8s/check.sh [BINARY]        # BINARY, or $CMR_BRIDGE_BINARY, default build/cmr-bridge
 #
 # Installs what is missing (each step skips what is already there):
 #   - Debian: prometheus (for promtool; its service is kept from starting), openssl, python3-venv
@@ -23,12 +23,16 @@
 #   3. kubernetes-validate --strict (unknown fields and wrong types are errors) against the oldest
 #      (1.25) and newest (1.37) Kubernetes schemas it bundles; ServiceMonitor / PrometheusRule have
 #      no bundled schema (they are checked by step 5 and 6)
-#   4. kube-score with deploy/k8s/kube-score.conf (every disabled check says why)
+#   4. kube-score with tests/k8s/kube-score.conf (every disabled check says why)
 #   5. manifest assertions (check_rendered.py manifests): Deployment vs StatefulSet +
-#      volumeClaimTemplate, security context, probes, ports, drain vs grace period, HPA/PDB/Service
-#      targets, PrometheusRule and dashboard ConfigMap = the files in deploy/
-#   6. promtool check rules + promtool test rules on deploy/prometheus; the chart's copies of the
-#      rules and the dashboard are identical to deploy/
+#      volumeClaimTemplate, security context, probes, ports, grace period vs the drain (the
+#      binary's own defaults for what the chart leaves unset), memory vs dedup capacity and
+#      in-flight bodies, HPA/PDB/Service targets, PrometheusRule and dashboard ConfigMap = the
+#      files in deploy/ as the values change them; then the render matrix (check_rendered.py
+#      matrix): spool on/off x autoscaling on/off x PDB forms, variants, and renders that must fail
+#   6. promtool check rules + promtool test rules on deploy/prometheus; every rule links a section
+#      of docs/runbooks.md; the chart's copies of the rules and the dashboard are identical to
+#      deploy/
 #   7. dashboard JSON parses and is well-formed; every metric it and the rules use exists in src/
 #      or is listed in future-metrics.txt
 #   8. env check (check_rendered.py env): every variable each render sets is one `BINARY --help`
@@ -46,7 +50,7 @@ on_exit() {
 trap on_exit EXIT
 
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
-here=$root/deploy/k8s
+here=$root/tests/k8s
 chart=$root/helm/cmr-bridge
 cache=${CMR_BRIDGE_CACHE_DIR:-$root/.cache}/k8s-check
 tools=${CMR_BRIDGE_TOOLS_DIR:-$HOME/.cache/cmr-bridge-tools}
@@ -173,7 +177,7 @@ for r in "${renders[@]}"; do
 done
 
 # --- 4. kube-score --------------------------------------------------------------------------------
-step "4. kube-score (deploy/k8s/kube-score.conf)"
+step "4. kube-score (tests/k8s/kube-score.conf)"
 for r in "${renders[@]}"; do
   flags=()
   while read -r scope flag value; do
@@ -193,14 +197,18 @@ done
 step "5. manifest assertions"
 rules=$root/deploy/prometheus/cmr-bridge.rules.yaml
 dashboard=$root/deploy/grafana/cmr-bridge.json
-"$py" "$here/check_rendered.py" manifests "$work/default.yaml" --kind Deployment --rules "$rules" --dashboard "$dashboard"
-"$py" "$here/check_rendered.py" manifests "$work/spool.yaml" --kind StatefulSet --rules "$rules" --dashboard "$dashboard"
-"$py" "$here/check_rendered.py" manifests "$work/all-features.yaml" --kind StatefulSet --rules "$rules" --dashboard "$dashboard"
+for r in default:Deployment spool:StatefulSet all-features:StatefulSet; do
+  "$py" "$here/check_rendered.py" manifests "$work/${r%%:*}.yaml" --kind "${r##*:}" --rules "$rules" \
+    --dashboard "$dashboard" --binary "$binary"
+done
+"$py" "$here/check_rendered.py" matrix --helm "$helm" --chart "$chart" --binary "$binary" \
+  --rules "$rules" --dashboard "$dashboard"
 
 # --- 6. alert rules -------------------------------------------------------------------------------
 step "6. promtool"
 promtool check rules "$rules"
 (cd "$root/deploy/prometheus" && promtool test rules cmr-bridge.rules.test.yaml)
+"$py" "$here/check_rendered.py" runbooks "$rules" "$root/docs/runbooks.md"
 for pair in "$rules $chart/files/cmr-bridge.rules.yaml" "$dashboard $chart/files/cmr-bridge.json"; do
   read -r original copy <<<"$pair"
   cmp -s "$original" "$copy" || die "$copy differs from $original (cp $original $copy)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks of the Helm chart's rendered manifests, the alert rules and the Grafana dashboard.
 
-Called by deploy/k8s/check.sh (which provides PyYAML through its virtualenv); each subcommand
+Called by tests/k8s/check.sh (which provides PyYAML through its virtualenv); each subcommand
 prints what it checked and exits non-zero on the first class of failure it finds.
 
   env RENDERED --binary BIN [--allow-pending]
@@ -14,12 +14,27 @@ prints what it checked and exits non-zero on the first class of failure it finds
       paths in the environment are pointed there. Names in pending-env.txt (features of later
       issues) are accepted with --allow-pending and reported.
 
-  manifests RENDERED --kind Deployment|StatefulSet --rules FILE --dashboard FILE
+  manifests RENDERED --kind Deployment|StatefulSet --rules FILE --dashboard FILE --binary BIN
       Structural assertions the issue asks for: workload kind (StatefulSet + volumeClaimTemplate
       + headless Service when the spool is on), security context, probes on the admin port,
-      ports matching the listen addresses, a grace period that fits the drain, HPA/PDB/Service
+      ports matching the listen addresses, a grace period that covers the drain (settings the
+      chart leaves unset count at the binary's own defaults from `BIN --help`), memory
+      request/limit against dedup capacity, in-flight cap and body cap, HPA/PDB/Service
       targeting the workload, and that the PrometheusRule / dashboard ConfigMap (when rendered)
-      carry exactly the files in deploy/prometheus and deploy/grafana.
+      carry the files in deploy/prometheus and deploy/grafana, changed only as the values ask.
+
+  matrix --helm HELM --chart DIR --binary BIN --rules FILE --dashboard FILE
+      Renders the chart across spool on/off x autoscaling on/off x PDB forms (maxUnavailable 1,
+      maxUnavailable 0, minAvailable "50%", minAvailable 0, off), runs the manifest assertions on
+      each and checks what each combination must render (StatefulSet with the spool, HPA
+      scale-down disabled with the spool unless allowed, the PDB form asked for and
+      unhealthyPodEvictionPolicy only on Kubernetes >= 1.27, a per-release dashboard uid, rule
+      selection and labels); renders that must fail (a grace period or memory limit below what
+      the settings need, an HPA without a target) fail with a message naming the value; the
+      chart's defaults equal the binary's for every setting the grace period is computed from.
+
+  runbooks RULES DOC
+      Every alert has a runbook_url "docs/runbooks.md#<anchor>" and DOC has that section.
 
   schemas-values SCHEMA_DIR OUT
       Writes a values file whose schemas.overrides is the repository's complete schema directory.
@@ -288,7 +303,95 @@ def env_value(container, name):
     return None
 
 
+def binary_defaults(binary):
+    """{variable: default text} from `binary --help` ("  CMR_BRIDGE_X (default 5)")."""
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True, check=True).stdout
+    return {m.group(1): m.group(2) for m in re.finditer(r"^  (CMR_BRIDGE_[A-Z0-9_]+) \(default ([^)]*)\)", out, re.M)}
+
+
+DRAIN_SETTINGS = ("CMR_BRIDGE_DRAIN_DELAY_S", "CMR_BRIDGE_READ_TIMEOUT_S", "CMR_BRIDGE_DELIVERY_TIMEOUT_MS")
+
+
+def shutdown_seconds(c, defaults, spool):
+    """The shutdown's worst case, from the container's environment; settings it leaves unset
+    count at the binary's defaults. Mirrors the service's drain (src/main.cc): preStop sleep,
+    drain delay, the slowest request in flight (read timeout + delivery timeout), the spool
+    forwarding (one delivery timeout, plus the record in progress), the producer flush."""
+    def setting(name):
+        value = env_value(c, name)
+        return int(value if value is not None else defaults[name])
+    pre_stop = 0
+    cmd = (((c.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
+    if len(cmd) == 2 and cmd[0] == "sleep":
+        pre_stop = int(cmd[1])
+    delivery = -(-setting("CMR_BRIDGE_DELIVERY_TIMEOUT_MS") // 1000)
+    parts = [("preStop", pre_stop), ("drain delay", setting("CMR_BRIDGE_DRAIN_DELAY_S")),
+             ("read timeout", setting("CMR_BRIDGE_READ_TIMEOUT_S")), ("in-flight delivery", delivery)]
+    if spool:
+        parts.append(("spool forwarding", 2 * delivery))
+    parts.append(("producer flush", delivery))
+    return sum(v for _, v in parts), " + ".join(f"{n} {v}" for n, v in parts)
+
+
+def check_drain(c, pod, defaults, spool):
+    missing = [n for n in DRAIN_SETTINGS if n not in defaults]
+    if missing:
+        fail(f"the binary's --help lists no default for {', '.join(missing)}")
+        return
+    need, what = shutdown_seconds(c, defaults, spool)
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    if grace < need:
+        fail(f"terminationGracePeriodSeconds {grace} < {need} s ({what})")
+    else:
+        ok(f"terminationGracePeriodSeconds {grace} >= {need} s ({what})")
+
+
+QUANTITY = re.compile(r"^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+UNITS = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def quantity_bytes(text):
+    m = QUANTITY.match(str(text))
+    if not m:
+        raise SystemExit(f"memory quantity {text!r} is not understood by this check")
+    return int(m.group(1)) * UNITS[m.group(2)]
+
+
+def check_memory(c):
+    """The chart's memory arithmetic, recomputed from the environment it renders (values.yaml,
+    resources): request >= base + dedup, limit >= that + in-flight bodies x copies."""
+    with open(os.path.join(ROOT, "helm/cmr-bridge/values.yaml"), encoding="utf-8") as f:
+        sizing = yaml.safe_load(f)["memorySizing"]
+    dedup_on = env_value(c, "CMR_BRIDGE_DEDUP") != "false"
+    dedup = int(env_value(c, "CMR_BRIDGE_DEDUP_CAPACITY") or 0) * sizing["bytesPerDedupEntry"] if dedup_on else 0
+    bodies = int(env_value(c, "CMR_BRIDGE_MAX_IN_FLIGHT")) * int(env_value(c, "CMR_BRIDGE_MAX_BODY_BYTES")) * sizing["bodyCopies"]
+    request = (sizing["baseMiB"] << 20) + dedup
+    limit = request + bodies
+    res = c.get("resources") or {}
+    have_request = quantity_bytes(res.get("requests", {}).get("memory", 0))
+    have_limit = quantity_bytes(res.get("limits", {}).get("memory", 0))
+    if have_request < request:
+        fail(f"memory request {have_request >> 20} Mi < {request / 2**20:.0f} Mi (base + dedup capacity)")
+    elif have_limit < limit:
+        fail(f"memory limit {have_limit >> 20} Mi < {limit / 2**20:.0f} Mi (base + dedup + in-flight bodies)")
+    else:
+        ok(f"memory request {have_request >> 20} Mi, limit {have_limit >> 20} Mi cover dedup "
+           f"{dedup / 2**20:.0f} Mi and in-flight bodies {bodies / 2**20:.0f} Mi")
+
+
 def cmd_manifests(args):
+    check_manifests(args.rendered, args.kind, args.rules, args.dashboard, args.binary)
+    finish("manifest checks")
+
+
+def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=None):
+    """The assertions of `manifests` on one render; `values` (the --set values of a matrix
+    render) selects how the PrometheusRule is expected to differ from the rules file."""
+    class Args:
+        pass
+    args = Args()
+    args.rendered, args.kind, args.rules, args.dashboard, args.binary = rendered, kind, rules_file, dashboard_file, binary
+    args.values = values or {}
     docs = load_docs(args.rendered)
     print(f"manifest checks of {os.path.basename(args.rendered)}")
     wl = workload(docs)
@@ -355,20 +458,8 @@ def cmd_manifests(args):
     else:
         ok("resources: requests and memory limit set")
 
-    # Drain: preStop sleep + in-flight requests + producer flush.
-    delivery_ms = int(env_value(c, "CMR_BRIDGE_DELIVERY_TIMEOUT_MS") or 10000)
-    pre_stop = 0
-    cmd = (((c.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
-    if len(cmd) == 2 and cmd[0] == "sleep":
-        pre_stop = int(cmd[1])
-    drain = int(env_value(c, "CMR_BRIDGE_DRAIN_DELAY_S") or 5)
-    need = pre_stop + drain + 2 * -(-delivery_ms // 1000)
-    grace = pod.get("terminationGracePeriodSeconds", 30)
-    what = f"preStop {pre_stop} s + drain delay {drain} s + 2 x delivery timeout {delivery_ms} ms"
-    if grace < need:
-        fail(f"terminationGracePeriodSeconds {grace} < {need} ({what})")
-    else:
-        ok(f"terminationGracePeriodSeconds {grace} >= {need} ({what})")
+    check_drain(c, pod, binary_defaults(args.binary), spool_dir is not None)
+    check_memory(c)
 
     # What points at the workload.
     selector = wl["spec"]["selector"]["matchLabels"]
@@ -422,23 +513,260 @@ def cmd_manifests(args):
         else:
             ok(f"ServiceMonitor scrapes Service {scraped[0]['metadata']['name']} port {', '.join(ports)} only")
 
-    # Shipped monitoring files are the ones in deploy/.
+    # Shipped monitoring files are the ones in deploy/, changed only as the values ask.
+    release_ns = "cmr"
     for rule in by_kind(docs, "PrometheusRule"):
         with open(args.rules, encoding="utf-8") as f:
-            want = yaml.safe_load(f)
+            want = expected_rules(yaml.safe_load(f), args.values, bool(by_kind(docs, "ServiceMonitor")),
+                                  release_ns, name)
         if rule["spec"] != want:
-            fail(f"PrometheusRule spec differs from {args.rules}")
+            fail(f"PrometheusRule spec differs from {rel(args.rules)} with the values' changes")
         else:
             ok(f"PrometheusRule carries {rel(args.rules)} ({sum(len(g['rules']) for g in want['groups'])} rules)")
     for cm in by_kind(docs, "ConfigMap"):
         if cm["metadata"]["name"].endswith("-dashboard"):
             with open(args.dashboard, encoding="utf-8") as f:
                 want = json.load(f)
-            if json.loads(cm["data"]["cmr-bridge.json"]) != want:
-                fail(f"dashboard ConfigMap differs from {args.dashboard}")
+            got = json.loads(cm["data"]["cmr-bridge.json"])
+            uid, title = got.pop("uid", None), got.pop("title", None)
+            want.pop("uid", None)
+            base_title = want.pop("title")
+            if got != want:
+                fail(f"dashboard ConfigMap differs from {rel(args.dashboard)} (beyond uid and title)")
+            elif not uid or not uid.startswith("cmr-bridge-") or len(uid) > 40 or title != f"{base_title} ({release_ns}/{name})":
+                fail(f"dashboard uid {uid!r} / title {title!r} do not name the release")
             else:
-                ok(f"dashboard ConfigMap carries {rel(args.dashboard)}")
-    finish("manifest checks")
+                ok(f"dashboard ConfigMap carries {rel(args.dashboard)} as uid {uid}, title \"{title}\"")
+    return wl
+
+
+def expected_rules(rules, values, service_monitor, namespace, fullname):
+    """The rules file as the chart's prometheusrule.yaml must render it for these values."""
+    disabled = set(values.get("prometheusRule.disabled") or [])
+    labels = values.get("prometheusRule.ruleLabels") or {}
+    base = values.get("prometheusRule.runbookBaseUrl") or ""
+    scraped = service_monitor or values.get("prometheusRule.scrapedWithoutServiceMonitor")
+    groups = []
+    for g in rules["groups"]:
+        kept = []
+        for r in g["rules"]:
+            name = r.get("alert") or r.get("record")
+            if name in disabled or (name == "CmrBridgeMetricsAbsent" and not scraped):
+                continue
+            r = json.loads(json.dumps(r))
+            if name == "CmrBridgeMetricsAbsent":
+                r["expr"] = r["expr"].replace("absent(cmr_bridge_build_info)",
+                                              f'absent(cmr_bridge_build_info{{namespace="{namespace}", job="{fullname}"}})')
+            if labels:
+                r["labels"] = {**r.get("labels", {}), **labels}
+            if base and "runbook_url" in r.get("annotations", {}):
+                r["annotations"]["runbook_url"] = r["annotations"]["runbook_url"].replace("docs/runbooks.md", base)
+            kept.append(r)
+        if kept:
+            groups.append({"name": g["name"], "rules": kept})
+    return {"groups": groups}
+
+
+# --- matrix -----------------------------------------------------------------------------------
+PDB_FORMS = {
+    "max1": {},
+    "max0": {"podDisruptionBudget.maxUnavailable": 0},
+    "min50pct": {"podDisruptionBudget.minAvailable": "50%"},
+    "min0": {"podDisruptionBudget.minAvailable": 0},
+    "off": {"podDisruptionBudget.enabled": False},
+}
+
+
+def helm_template(helm, chart, values, kube_version="1.37.0", release="cmr-bridge"):
+    """(rendered text, error text) of `helm template` with `values` as --set-json pairs."""
+    cmd = [helm, "template", release, chart, "--namespace", "cmr", "--kube-version", kube_version]
+    for key, value in values.items():
+        cmd += ["--set-json", f"{key}={json.dumps(value)}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return (proc.stdout, None) if proc.returncode == 0 else (None, proc.stderr.strip())
+
+
+def render_to(tmp, name, helm, chart, values, **kw):
+    text, error = helm_template(helm, chart, values, **kw)
+    if error:
+        fail(f"{name}: helm template failed: {error}")
+        return None
+    path = os.path.join(tmp, f"{name}.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def check_combination(path, spool, autoscaling, pdb_form, values, args):
+    docs = load_docs(path)
+    wl = check_manifests(path, "StatefulSet" if spool else "Deployment", args.rules, args.dashboard, args.binary, values)
+    hpas = by_kind(docs, "HorizontalPodAutoscaler")
+    if bool(hpas) != autoscaling:
+        fail(f"HPA rendered: {bool(hpas)}, autoscaling: {autoscaling}")
+    for hpa in hpas:
+        policy = ((hpa["spec"].get("behavior") or {}).get("scaleDown") or {}).get("selectPolicy")
+        allowed = values.get("autoscaling.scaleDownWithSpool", False)
+        if spool and not allowed and policy != "Disabled":
+            fail("spool + autoscaling: the HPA may scale down (records would wait on a removed pod's volume)")
+        elif (not spool or allowed) and policy == "Disabled":
+            fail("the HPA's scale-down is disabled although nothing asks for it")
+        else:
+            ok(f"HPA scale-down {'disabled (spool on)' if policy == 'Disabled' else 'enabled'}")
+    if not autoscaling and wl["spec"].get("replicas") != 2:
+        fail(f"replicas {wl['spec'].get('replicas')} without autoscaling, expected replicaCount 2")
+    pdbs = by_kind(docs, "PodDisruptionBudget")
+    if pdb_form == "off":
+        if pdbs:
+            fail("PDB rendered although podDisruptionBudget.enabled is false")
+        return
+    if len(pdbs) != 1:
+        fail(f"{len(pdbs)} PDBs rendered")
+        return
+    spec = pdbs[0]["spec"]
+    want = {"max1": ("maxUnavailable", 1), "max0": ("maxUnavailable", 0),
+            "min50pct": ("minAvailable", "50%"), "min0": ("minAvailable", 0)}[pdb_form]
+    other = "minAvailable" if want[0] == "maxUnavailable" else "maxUnavailable"
+    if spec.get(want[0]) != want[1] or other in spec:
+        fail(f"PDB {pdb_form}: {want[0]}={spec.get(want[0])!r}, {other}={spec.get(other)!r}; expected {want[0]}={want[1]!r} only")
+    elif spec.get("unhealthyPodEvictionPolicy") != "AlwaysAllow":
+        fail("PDB without unhealthyPodEvictionPolicy AlwaysAllow on Kubernetes 1.37")
+    else:
+        ok(f"PDB {want[0]}: {want[1]!r}, unhealthyPodEvictionPolicy: AlwaysAllow")
+
+
+def must_fail(name, helm, chart, values, message):
+    text, error = helm_template(helm, chart, values)
+    if error is None:
+        fail(f"{name}: rendered although it must fail ({message})")
+    elif message not in error:
+        fail(f"{name}: failed, but without naming the problem ({message!r}): {error}")
+    else:
+        ok(f"{name}: refused: {error.split('error calling fail: ')[-1]}")
+
+
+def cmd_matrix(args):
+    tmp = tempfile.mkdtemp(prefix="cmr-bridge-matrix.")
+    try:
+        defaults = binary_defaults(args.binary)
+        with open(os.path.join(args.chart, "values.yaml"), encoding="utf-8") as f:
+            chart_values = yaml.safe_load(f)
+        print("chart defaults vs the binary's, for every setting the grace period is computed from")
+        for variable, value in (("CMR_BRIDGE_DRAIN_DELAY_S", chart_values["drainDelaySeconds"]),
+                                ("CMR_BRIDGE_READ_TIMEOUT_S", chart_values["webhook"]["readTimeoutSeconds"]),
+                                ("CMR_BRIDGE_DELIVERY_TIMEOUT_MS", chart_values["kafka"]["deliveryTimeoutMs"])):
+            if str(value) != defaults.get(variable):
+                fail(f"chart default {value} for {variable}, binary default {defaults.get(variable)}")
+            else:
+                ok(f"{variable}: chart and binary default {value}")
+        combos = 0
+        for spool in (False, True):
+            for autoscaling in (True, False):
+                for form, pdb_values in PDB_FORMS.items():
+                    name = f"spool-{'on' if spool else 'off'}.hpa-{'on' if autoscaling else 'off'}.pdb-{form}"
+                    values = {"spool.enabled": spool, "autoscaling.enabled": autoscaling, **pdb_values}
+                    path = render_to(tmp, name, args.helm, args.chart, values)
+                    if path:
+                        check_combination(path, spool, autoscaling, form, values, args)
+                        combos += 1
+        print(f"matrix: {combos} combinations rendered and checked")
+
+        print("variants")
+        values = {"spool.enabled": True, "autoscaling.scaleDownWithSpool": True}
+        path = render_to(tmp, "spool-scale-down-allowed", args.helm, args.chart, values)
+        if path:
+            check_combination(path, True, True, "max1", values, args)
+        path = render_to(tmp, "kube-1.25", args.helm, args.chart, {}, kube_version="1.25.0")
+        if path:
+            pdb = by_kind(load_docs(path), "PodDisruptionBudget")[0]
+            if "unhealthyPodEvictionPolicy" in pdb["spec"]:
+                fail("unhealthyPodEvictionPolicy rendered for Kubernetes 1.25, which does not know it")
+            else:
+                ok("Kubernetes 1.25: PDB without unhealthyPodEvictionPolicy")
+        values = {"podDisruptionBudget.unhealthyPodEvictionPolicy": ""}
+        path = render_to(tmp, "eviction-policy-unset", args.helm, args.chart, values)
+        if path and "unhealthyPodEvictionPolicy" in by_kind(load_docs(path), "PodDisruptionBudget")[0]["spec"]:
+            fail('unhealthyPodEvictionPolicy "" still renders the field')
+        values = {"terminationGracePeriodSeconds": 300, "webhook.maxInFlight": 32,
+                  "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "1Gi"}}}
+        path = render_to(tmp, "explicit-grace-and-memory", args.helm, args.chart, values)
+        if path:
+            c = bridge_container(workload(load_docs(path)))
+            if workload(load_docs(path))["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] != 300:
+                fail("an explicit terminationGracePeriodSeconds 300 was not kept")
+            elif c["resources"]["limits"]["memory"] != "1Gi" or c["resources"]["requests"]["memory"] != "300Mi":
+                fail(f"explicit memory was not kept: {c['resources']}")
+            else:
+                ok("explicit grace period (300) and memory (300Mi / 1Gi, enough for 32 in flight) kept")
+        values = {"prometheusRule.enabled": True, "prometheusRule.disabled": ["CmrBridgeNoWebhooks"],
+                  "prometheusRule.ruleLabels": {"team": "integrations"},
+                  "prometheusRule.runbookBaseUrl": "https://git.example.com/cmr-bridge/blob/main/docs/runbooks.md",
+                  "grafanaDashboard.enabled": True}
+        path = render_to(tmp, "rules-without-servicemonitor", args.helm, args.chart, values)
+        if path:
+            check_manifests(path, "Deployment", args.rules, args.dashboard, args.binary, values)
+            rules = [r for g in by_kind(load_docs(path), "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"]]
+            names = {r["alert"] for r in rules}
+            if names & {"CmrBridgeNoWebhooks", "CmrBridgeMetricsAbsent"}:
+                fail(f"disabled or unscraped alerts rendered: {sorted(names & {'CmrBridgeNoWebhooks', 'CmrBridgeMetricsAbsent'})}")
+            elif any(r["labels"].get("team") != "integrations" or not r["annotations"]["runbook_url"].startswith("https://git.example.com/") for r in rules):
+                fail("a rule lacks the rule labels or the rebased runbook_url")
+            else:
+                ok(f"{len(rules)} rules: CmrBridgeNoWebhooks disabled, CmrBridgeMetricsAbsent left out "
+                   "without a ServiceMonitor, labels and runbook base applied")
+        values = {"prometheusRule.enabled": True, "serviceMonitor.enabled": True}
+        path = render_to(tmp, "rules-with-servicemonitor", args.helm, args.chart, values)
+        if path:
+            check_manifests(path, "Deployment", args.rules, args.dashboard, args.binary, values)
+        uids = set()
+        for release in ("cmr-bridge", "cmr-bridge-sandbox"):
+            text, error = helm_template(args.helm, args.chart, {"grafanaDashboard.enabled": True}, release=release)
+            if error:
+                fail(f"dashboard render of release {release}: {error}")
+                continue
+            cm = [d for d in yaml.safe_load_all(text) if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+            uids.add(json.loads(cm[0]["data"]["cmr-bridge.json"])["uid"])
+        if len(uids) != 2:
+            fail(f"two releases share the dashboard uid: {uids}")
+        else:
+            ok(f"two releases, two dashboard uids: {', '.join(sorted(uids))}")
+
+        print("renders that must fail")
+        must_fail("grace below the drain", args.helm, args.chart, {"terminationGracePeriodSeconds": 39},
+                  "terminationGracePeriodSeconds 39 is shorter than the shutdown it must cover (40 s")
+        must_fail("grace below the drain with the spool", args.helm, args.chart,
+                  {"terminationGracePeriodSeconds": 40, "spool.enabled": True},
+                  "terminationGracePeriodSeconds 40 is shorter than the shutdown it must cover (60 s")
+        must_fail("memory limit below in-flight bodies", args.helm, args.chart,
+                  {"resources": {"limits": {"memory": "512Mi"}}}, "resources.limits.memory 512Mi is below the 1023 Mi")
+        must_fail("memory request below the dedup cache", args.helm, args.chart,
+                  {"resources": {"requests": {"memory": "128Mi"}}}, "resources.requests.memory 128Mi is below the 255 Mi")
+        must_fail("HPA without a target", args.helm, args.chart,
+                  {"autoscaling.targetCPUUtilizationPercentage": None}, "autoscaling.enabled needs a target")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish("render matrix")
+
+
+# --- runbooks ---------------------------------------------------------------------------------
+def slug(heading):
+    """GitHub's anchor of a Markdown heading."""
+    return re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def cmd_runbooks(args):
+    with open(args.rules, encoding="utf-8") as f:
+        rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+    with open(args.doc, encoding="utf-8") as f:
+        anchors = {slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", f.read(), re.M)}
+    for r in rules:
+        url = (r.get("annotations") or {}).get("runbook_url", "")
+        name = r.get("alert") or r.get("record")
+        if not url.startswith("docs/runbooks.md#"):
+            fail(f"{name}: runbook_url {url!r} is not docs/runbooks.md#<section>")
+        elif url.split("#", 1)[1] not in anchors:
+            fail(f"{name}: {rel(args.doc)} has no section #{url.split('#', 1)[1]}")
+    ok(f"{len(rules)} rules, each with a runbook_url to a section of {rel(args.doc)}")
+    finish("runbook checks")
 
 
 # --- schemas-values ---------------------------------------------------------------------------
@@ -535,6 +863,16 @@ def main():
     m.add_argument("--kind", required=True, choices=["Deployment", "StatefulSet"])
     m.add_argument("--rules", required=True)
     m.add_argument("--dashboard", required=True)
+    m.add_argument("--binary", required=True)
+    x = sub.add_parser("matrix")
+    x.add_argument("--helm", required=True)
+    x.add_argument("--chart", required=True)
+    x.add_argument("--binary", required=True)
+    x.add_argument("--rules", required=True)
+    x.add_argument("--dashboard", required=True)
+    r = sub.add_parser("runbooks")
+    r.add_argument("rules")
+    r.add_argument("doc")
     s = sub.add_parser("schemas-values")
     s.add_argument("schema_dir")
     s.add_argument("out")
@@ -544,7 +882,7 @@ def main():
     d.add_argument("--src", required=True)
     args = ap.parse_args()
     {"env": cmd_env, "manifests": cmd_manifests, "schemas-values": cmd_schemas_values,
-     "dashboard": cmd_dashboard}[args.cmd](args)
+     "dashboard": cmd_dashboard, "matrix": cmd_matrix, "runbooks": cmd_runbooks}[args.cmd](args)
 
 
 if __name__ == "__main__":

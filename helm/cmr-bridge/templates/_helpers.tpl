@@ -79,14 +79,85 @@ app.kubernetes.io/part-of: cmr-bridge
 {{- if or .Values.routes.file .Values.schemas.overrides .Values.configFile -}}true{{- end -}}
 {{- end -}}
 
-{{/* Drain budget: preStop sleep, requests in flight, producer flush, margin (seconds). */}}
-{{- define "cmr-bridge.terminationGracePeriodSeconds" -}}
-{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
+{{/*
+The shutdown's worst case in seconds (values.yaml, terminationGracePeriodSeconds, has the sum
+written out): preStop sleep + drain delay, a request whose body is still arriving (read
+timeout) and its wait for Kafka (D), the spool forwarding (2 x D, spool on), the producer flush
+(D), margin.
+*/}}
+{{- define "cmr-bridge.shutdownSeconds" -}}
 {{- $delivery := div (add (int .Values.kafka.deliveryTimeoutMs) 999) 1000 -}}
-{{- add (int .Values.preStopSleepSeconds) (int .Values.drainDelaySeconds) (mul 2 $delivery) 5 -}}
+{{- $spool := ternary (mul 2 $delivery) 0 (.Values.spool.enabled | default false) -}}
+{{- add (int .Values.preStopSleepSeconds) (int .Values.drainDelaySeconds) (int .Values.webhook.readTimeoutSeconds) $delivery $spool $delivery 5 -}}
+{{- end -}}
+
+{{- define "cmr-bridge.terminationGracePeriodSeconds" -}}
+{{- $need := include "cmr-bridge.shutdownSeconds" . | int -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
+{{- $need -}}
+{{- else if lt (int .Values.terminationGracePeriodSeconds) $need -}}
+{{- fail (printf "terminationGracePeriodSeconds %d is shorter than the shutdown it must cover (%d s: preStop sleep, drain delay, read timeout, delivery timeout for the requests in flight%s and the producer flush, 5 s margin); raise it or leave it null" (int .Values.terminationGracePeriodSeconds) $need (ternary ", 2 x delivery timeout for the spool" "" .Values.spool.enabled)) -}}
 {{- else -}}
 {{- int .Values.terminationGracePeriodSeconds -}}
 {{- end -}}
+{{- end -}}
+
+{{/* A Kubernetes memory quantity (plain bytes, k/M/G/T, Ki/Mi/Gi/Ti) in bytes, as int64. */}}
+{{- define "cmr-bridge.quantityBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $bytes := "" -}}
+{{- range $suffix, $factor := $units -}}
+{{- if and (not $bytes) (regexMatch (printf "^[0-9]+%s$" $suffix) $q) -}}
+{{- $bytes = mul (trimSuffix $suffix $q | int64) $factor | toString -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not $bytes) (regexMatch "^[0-9]+$" $q) -}}
+{{- $bytes = $q -}}
+{{- end -}}
+{{- if not $bytes -}}
+{{- fail (printf "resources: memory quantity %q is not <integer>[Ki|Mi|Gi|Ti|k|M|G|T]" $q) -}}
+{{- end -}}
+{{- $bytes -}}
+{{- end -}}
+
+{{/*
+Memory the bridge needs, MiB (values.yaml, resources, has the arithmetic): "request" = base +
+dedup cache; "limit" = request + every in-flight body held bodyCopies times.
+*/}}
+{{- define "cmr-bridge.memoryMiB" -}}
+{{- $m := .Values.memorySizing -}}
+{{- $mib := 1048576 -}}
+{{- $dedup := 0 -}}
+{{- if .Values.dedup.enabled -}}
+{{- $dedup = mul (.Values.dedup.capacity | int64) (int64 $m.bytesPerDedupEntry) -}}
+{{- end -}}
+{{- $bodies := mul (int64 .Values.webhook.maxInFlight) (.Values.webhook.maxBodyBytes | int64) (int64 $m.bodyCopies) -}}
+{{- $request := add (int64 $m.baseMiB) (div (add $dedup (sub $mib 1)) $mib) -}}
+{{- $limit := add $request (div (add $bodies (sub $mib 1)) $mib) -}}
+{{- dict "request" $request "limit" $limit | toJson -}}
+{{- end -}}
+
+{{/* resources with the memory request and limit computed, or checked when given. */}}
+{{- define "cmr-bridge.resources" -}}
+{{- $need := include "cmr-bridge.memoryMiB" . | fromJson -}}
+{{- $resources := deepCopy (.Values.resources | default dict) -}}
+{{- $requests := $resources.requests | default dict -}}
+{{- $limits := $resources.limits | default dict -}}
+{{- range $kind, $section := dict "request" $requests "limit" $limits -}}
+{{- $wantMiB := int64 (get $need $kind) -}}
+{{- if hasKey $section "memory" -}}
+{{- $have := include "cmr-bridge.quantityBytes" $section.memory | int64 -}}
+{{- if lt $have (mul $wantMiB 1048576) -}}
+{{- fail (printf "resources.%ss.memory %s is below the %d Mi the settings need (memorySizing: base %d Mi + dedup.capacity x %d B%s); raise it, or unset it to have it computed" $kind (toString $section.memory) $wantMiB (int64 $.Values.memorySizing.baseMiB) (int64 $.Values.memorySizing.bytesPerDedupEntry) (ternary (printf " + webhook.maxInFlight x webhook.maxBodyBytes x %d" (int64 $.Values.memorySizing.bodyCopies)) "" (eq $kind "limit"))) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $section "memory" (printf "%dMi" $wantMiB) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $resources "requests" $requests -}}
+{{- $_ := set $resources "limits" $limits -}}
+{{- toYaml $resources -}}
 {{- end -}}
 
 {{/* librdkafka property name -> CMR_BRIDGE_KAFKA_PROP_ variable name. */}}
