@@ -443,9 +443,9 @@ int serve(const std::string& executable) {
   webhook_server.stop();
   webhook_thread.join();
   // Nothing is appended any more: forward what the spool holds while Kafka answers, for up to
-  // one delivery timeout (the chart's grace period counts it), and log what stays on disk.
+  // CMR_BRIDGE_SPOOL_DRAIN_S (the chart's grace period counts it), and log what stays on disk.
   if (forwarder && !fatal.load())
-    forwarder->drain_and_stop(config.delivery_timeout);
+    forwarder->drain_and_stop(config.spool_drain);
   forwarder.reset();
   const bool flushed = publisher->flush(config.delivery_timeout);
   admin_server.stop();

@@ -72,10 +72,13 @@ struct Config {
   std::string spool_dir;                // empty = spool off
   std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
   std::chrono::milliseconds spool_retry{1000};  // forwarder back-off while Kafka is away
-  std::string credentials = "passthrough";      // passthrough | redact | encrypt
-  std::vector<std::string> credential_fields;   // extra names, or JSON pointers ("/a/b")
-  std::string encryption_keys;                  // "id:base64,..." (secret: never logged)
-  std::string encryption_keys_file;             // alternative source for encryption_keys
+  // After SIGTERM and the last request: how long the forwarder keeps forwarding the spool while
+  // Kafka acknowledges (the rest stays on disk, and its count is logged).
+  std::chrono::seconds spool_drain{20};
+  std::string credentials = "passthrough";     // passthrough | redact | encrypt
+  std::vector<std::string> credential_fields;  // extra names, or JSON pointers ("/a/b")
+  std::string encryption_keys;                 // "id:base64,..." (secret: never logged)
+  std::string encryption_keys_file;            // alternative source for encryption_keys
 };
 
 }  // namespace cmr_bridge

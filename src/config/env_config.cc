@@ -171,6 +171,10 @@ const std::vector<ConfigVariable>& config_variables() {
       {"CMR_BRIDGE_SPOOL_MAX_BYTES", "1073741824",
        "Largest unforwarded spool size; beyond it requests answer 503 spool_full."},
       {"CMR_BRIDGE_SPOOL_RETRY_MS", "1000", "Forwarder back-off while Kafka is unavailable."},
+      {"CMR_BRIDGE_SPOOL_DRAIN_S", "20",
+       "On SIGTERM, once the last request is answered: how long the forwarder keeps forwarding "
+       "the spool while Kafka acknowledges (0 = not at all); what is left stays on disk for the "
+       "next start and is counted in the log."},
       {"CMR_BRIDGE_LOG_LEVEL", "info", "debug, info, warn or error."},
       {"CMR_BRIDGE_SCHEMA_DIR", "(installed schemas)",
        "Directory with events/<event>.json JSON Schemas (draft-04), compiled at start. Default: "
@@ -394,6 +398,9 @@ ConfigResult load_config_from_env(const std::map<std::string, std::string>& env)
   int64_t spool_retry = c.spool_retry.count();
   r.integer("CMR_BRIDGE_SPOOL_RETRY_MS", spool_retry, 10, 600000);
   c.spool_retry = std::chrono::milliseconds(spool_retry);
+  int64_t spool_drain = c.spool_drain.count();
+  r.integer("CMR_BRIDGE_SPOOL_DRAIN_S", spool_drain, 0, 600);
+  c.spool_drain = std::chrono::seconds(spool_drain);
   r.string("CMR_BRIDGE_CREDENTIALS", c.credentials);
   if (c.credentials != "passthrough" && c.credentials != "redact" && c.credentials != "encrypt") {
     r.fail("CMR_BRIDGE_CREDENTIALS",
@@ -514,6 +521,7 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
       {"drain_delay_s", std::to_string(c.drain_delay.count())},
       {"spool_dir", c.spool_dir.empty() ? "(off)" : c.spool_dir},
       {"spool_max_bytes", std::to_string(c.spool_max_bytes)},
+      {"spool_drain_s", std::to_string(c.spool_drain.count())},
       {"dedup", c.dedup.enabled ? "true" : "false"},
       {"dedup_topic", c.dedup.topic},
       {"dedup_capacity", std::to_string(c.dedup.capacity)},

@@ -82,12 +82,15 @@ app.kubernetes.io/part-of: cmr-bridge
 {{/*
 The shutdown's worst case in seconds (values.yaml, terminationGracePeriodSeconds, has the sum
 written out): preStop sleep + drain delay, a request whose body is still arriving (read
-timeout) and its wait for Kafka (D), the spool forwarding (2 x D, spool on), the producer flush
-(D), margin.
+timeout) and its wait for Kafka (D), the spool forwarding (spool.drainSeconds + D, spool on),
+the producer flush (D), margin.
 */}}
 {{- define "cmr-bridge.shutdownSeconds" -}}
 {{- $delivery := div (add (int .Values.kafka.deliveryTimeoutMs) 999) 1000 -}}
-{{- $spool := ternary (mul 2 $delivery) 0 (.Values.spool.enabled | default false) -}}
+{{- $spool := 0 -}}
+{{- if .Values.spool.enabled -}}
+{{- $spool = add (int .Values.spool.drainSeconds) $delivery -}}
+{{- end -}}
 {{- add (int .Values.preStopSleepSeconds) (int .Values.drainDelaySeconds) (int .Values.webhook.readTimeoutSeconds) $delivery $spool $delivery 5 -}}
 {{- end -}}
 
@@ -96,7 +99,7 @@ timeout) and its wait for Kafka (D), the spool forwarding (2 x D, spool on), the
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
 {{- $need -}}
 {{- else if lt (int .Values.terminationGracePeriodSeconds) $need -}}
-{{- fail (printf "terminationGracePeriodSeconds %d is shorter than the shutdown it must cover (%d s: preStop sleep, drain delay, read timeout, delivery timeout for the requests in flight%s and the producer flush, 5 s margin); raise it or leave it null" (int .Values.terminationGracePeriodSeconds) $need (ternary ", 2 x delivery timeout for the spool" "" .Values.spool.enabled)) -}}
+{{- fail (printf "terminationGracePeriodSeconds %d is shorter than the shutdown it must cover (%d s: preStop sleep, drain delay, read timeout, delivery timeout for the requests in flight%s and the producer flush, 5 s margin); raise it or leave it null" (int .Values.terminationGracePeriodSeconds) $need (ternary ", spool.drainSeconds + delivery timeout for the spool" "" .Values.spool.enabled)) -}}
 {{- else -}}
 {{- int .Values.terminationGracePeriodSeconds -}}
 {{- end -}}
@@ -273,6 +276,8 @@ dedup cache; "limit" = request + every in-flight body held bodyCopies times.
   value: {{ .Values.spool.maxBytes | int64 | quote }}
 - name: CMR_BRIDGE_SPOOL_RETRY_MS
   value: {{ .Values.spool.retryMs | int64 | quote }}
+- name: CMR_BRIDGE_SPOOL_DRAIN_S
+  value: {{ .Values.spool.drainSeconds | int | quote }}
 {{- end }}
 - name: CMR_BRIDGE_DEDUP
   value: {{ .Values.dedup.enabled | toString | quote }}
