@@ -19,9 +19,10 @@
 # Steps:
 #   1. helm lint --strict: default values, ci/all-features-values.yaml
 #   2. helm template: default, spool only (spool.enabled=true), all features (+ the repository's
-#      complete schemas/ as schemas.overrides)
-#   3. kubernetes-validate --strict (unknown fields and wrong types are errors) against the oldest
-#      (1.25) and newest (1.37) Kubernetes schemas it bundles; ServiceMonitor / PrometheusRule have
+#      complete schemas/ as schemas.overrides), each for the oldest and the newest Kubernetes
+#   3. kubernetes-validate --strict (unknown fields and wrong types are errors): each render against
+#      the schemas of the Kubernetes it was rendered for, the oldest (1.25) and newest (1.37) it
+#      bundles; ServiceMonitor / PrometheusRule have
 #      no bundled schema (they are checked by step 5 and 6)
 #   4. kube-score with tests/k8s/kube-score.conf (every disabled check says why)
 #   5. manifest assertions (check_rendered.py manifests): Deployment vs StatefulSet +
@@ -153,10 +154,15 @@ kube_version=${KUBE_VERSIONS[-1]}
 step "2. helm template"
 "$py" "$here/check_rendered.py" schemas-values "$root/schemas" "$work/schemas-values.yaml"
 renders=(default spool all-features)
+# Each render once per Kubernetes version (what the chart renders depends on it, e.g. the PDB's
+# unhealthyPodEvictionPolicy from 1.27 on): <name>@<version>.yaml; <name>.yaml is the newest.
 render() {
-  local name=$1
+  local name=$1 v
   shift
-  "$helm" template cmr-bridge "$chart" --namespace cmr --kube-version "$kube_version" "$@" >"$work/$name.yaml"
+  for v in "${KUBE_VERSIONS[@]}"; do
+    "$helm" template cmr-bridge "$chart" --namespace cmr --kube-version "$v" "$@" >"$work/$name@$v.yaml"
+  done
+  cp "$work/$name@$kube_version.yaml" "$work/$name.yaml"
   log "$name: $(grep '^kind:' "$work/$name.yaml" | cut -d' ' -f2 | sort | uniq -c |
     awk '{printf "%s%s%s", sep, $2, ($1 > 1 ? " x" $1 : ""); sep=", "}')"
 }
@@ -168,7 +174,7 @@ render all-features -f "$chart/ci/all-features-values.yaml" -f "$work/schemas-va
 step "3. kubernetes-validate --strict (Kubernetes ${KUBE_VERSIONS[*]})"
 for r in "${renders[@]}"; do
   for v in "${KUBE_VERSIONS[@]}"; do
-    if ! out=$("$venv/bin/kubernetes-validate" --strict --kubernetes-version "$v" --no-warn "$work/$r.yaml" 2>&1); then
+    if ! out=$("$venv/bin/kubernetes-validate" --strict --kubernetes-version "$v" --no-warn "$work/$r@$v.yaml" 2>&1); then
       printf '%s\n' "$out" >&2
       die "$r does not validate against Kubernetes $v"
     fi
