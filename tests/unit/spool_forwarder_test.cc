@@ -69,19 +69,20 @@ struct ForwarderFixture {
     REQUIRE_MESSAGE(spool, error);
     return spool;
   }
-  static void fill(FileSpool& spool, int records) {
+  // `records` spooled requests and a forwarder that met Kafka away on the first of them and
+  // now sits in an hour's back-off: from here only a drain forwards anything.
+  std::unique_ptr<SpoolForwarder> forwarder_in_back_off(FileSpool& spool, int records) {
     for (int i = 0; i < records; ++i) {
       const std::string body = R"({"event":"domain.order.success","eventId":"E)" +
                                std::to_string(i) + R"(","data":{"orderId":"O1","userId":"U"}})";
       REQUIRE(spool.append({body, "1709942399", "body-hex", system_clock::now()}) ==
               SpoolAppendResult::kDurable);
     }
-  }
-  // Waits (no deadline asserted: ctest's timeout is the bound) until the forwarder has met
-  // an unacknowledged record and sits in its back-off.
-  static void wait_for_first_failure(const SpoolForwarder& forwarder) {
-    while (forwarder.errors() == 0)
+    auto forwarder = std::make_unique<SpoolForwarder>(spool, pipeline, hours(1));
+    // No deadline asserted here: ctest's timeout is the bound.
+    while (forwarder->errors() == 0)
       std::this_thread::sleep_for(milliseconds(1));
+    return forwarder;
   }
 };
 
@@ -92,13 +93,10 @@ TEST_SUITE("spool forwarder") {
                     "at shutdown the forwarder empties the spool while Kafka acknowledges, "
                     "without waiting out its back-off") {
     auto spool = open_spool();
-    fill(*spool, 5);
-    // Kafka is away and the back-off is an hour: only the shutdown drain can forward now.
-    SpoolForwarder forwarder(*spool, pipeline, hours(1));
-    wait_for_first_failure(forwarder);
+    auto forwarder = forwarder_in_back_off(*spool, 5);
     publisher.acking = true;
 
-    CHECK(forwarder.drain_and_stop(minutes(10)) == 0);
+    CHECK(forwarder->drain_and_stop(minutes(10)) == 0);
     CHECK(publisher.delivered == 5);
     CHECK(spool->stats().records == 0);
   }
@@ -108,10 +106,7 @@ TEST_SUITE("spool forwarder") {
                     "every record stays on disk for the next start") {
     {
       auto spool = open_spool();
-      fill(*spool, 3);
-      SpoolForwarder forwarder(*spool, pipeline, hours(1));
-      wait_for_first_failure(forwarder);
-      CHECK(forwarder.drain_and_stop(hours(1)) == 3);
+      CHECK(forwarder_in_back_off(*spool, 3)->drain_and_stop(hours(1)) == 3);
     }
     CHECK(publisher.delivered == 0);
     CHECK(open_spool()->recovery().records == 3);
@@ -120,12 +115,10 @@ TEST_SUITE("spool forwarder") {
   TEST_CASE_FIXTURE(ForwarderFixture,
                     "a drain whose budget is spent forwards nothing more and reports the rest") {
     auto spool = open_spool();
-    fill(*spool, 4);
-    SpoolForwarder forwarder(*spool, pipeline, hours(1));
-    wait_for_first_failure(forwarder);
+    auto forwarder = forwarder_in_back_off(*spool, 4);
     publisher.acking = true;
 
-    CHECK(forwarder.drain_and_stop(milliseconds(0)) == 4);
+    CHECK(forwarder->drain_and_stop(milliseconds(0)) == 4);
     CHECK(publisher.delivered == 0);
   }
 }
