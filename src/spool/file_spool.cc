@@ -50,12 +50,13 @@ bool read_exact(int fd, std::size_t offset, std::size_t size, std::string& out) 
   return true;
 }
 
-void fsync_directory(const std::string& dir) {
+bool fsync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  if (fd < 0)
+    return false;
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  return synced;
 }
 
 std::optional<uint64_t> segment_id(const fs::path& path) {
@@ -89,8 +90,12 @@ FileSpool::FileSpool(SpoolSettings settings) : settings_(std::move(settings)) {}
 FileSpool::~FileSpool() {
   std::lock_guard lock(mutex_);
   if (writer_)
-    ::fdatasync(writer_->fd);
+    sync_data(writer_->fd);
   write_cursor(true);
+}
+
+int FileSpool::sync_data(int fd) const {
+  return settings_.sync_data ? settings_.sync_data(fd) : ::fdatasync(fd);
 }
 
 std::string FileSpool::segment_path(uint64_t id) const {
@@ -144,6 +149,7 @@ bool FileSpool::recover(std::string* error) {
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::size_t offset = 0;
     std::size_t records = 0;
+    std::size_t frames = 0;
     while (offset < bytes.size()) {
       const DecodedFrame frame = decode_spool_frame(std::string_view(bytes).substr(offset));
       if (frame.status != FrameStatus::kOk)
@@ -156,6 +162,7 @@ bool FileSpool::recover(std::string* error) {
           oldest_ = frame.request.received;
       }
       offset += frame.size;
+      ++frames;
     }
     if (offset < bytes.size()) {
       // A torn write (crash mid-append) or corruption: everything from here on was never
@@ -170,7 +177,7 @@ bool FileSpool::recover(std::string* error) {
                                   {"bytes", static_cast<int64_t>(bytes.size() - offset)}});
     }
     recovery_.records += records;
-    segments_.push_back({id, path.string(), offset});
+    segments_.push_back({id, path.string(), offset, offset, frames, frames, records});
   }
   pending_records_.store(recovery_.records);
   if (!segments_.empty() && cursor_segment_ < segments_.front().id) {
@@ -199,9 +206,82 @@ bool FileSpool::open_segment_for_append(uint64_t id, std::string* error) {
   }
   writer_ = std::make_shared<FileHandle>(fd);
   if (segments_.empty() || segments_.back().id != id) {
-    segments_.push_back({id, path, 0});
+    segments_.push_back({id, path, 0, 0, 0, 0, 0});
     fsync_directory(settings_.dir);
   }
+  return true;
+}
+
+bool FileSpool::failed_seq(uint64_t seq) const {
+  for (auto range = failed_ranges_.rbegin(); range != failed_ranges_.rend(); ++range) {
+    if (seq > range->last)
+      return false;
+    if (seq >= range->first)
+      return true;
+  }
+  return false;
+}
+
+void FileSpool::mark_durable(uint64_t segment_id, std::size_t size, std::size_t records,
+                             uint64_t seq) {
+  synced_seq_ = std::max(synced_seq_, seq);
+  Segment& segment = segments_.back();
+  if (segment.id == segment_id) {
+    segment.durable_size = std::max(segment.durable_size, size);
+    segment.durable_records = std::max(segment.durable_records, records);
+  }
+}
+
+void FileSpool::forget_pending(Segment& segment, std::size_t records) {
+  records = std::min(records, segment.pending);
+  segment.pending -= records;
+  if (records > 0 && pending_records_.fetch_sub(records) == records)
+    oldest_.reset();
+}
+
+void FileSpool::on_sync_failure(int error) {
+  // Linux reports a write-back error once per open file and marks the pages clean, so a later
+  // sync of this file can succeed without these frames being on disk ("fsyncgate"). Nothing
+  // written since the last good sync is trusted: the frames are cut and the file abandoned.
+  ++append_failures_;
+  ++sync_failures_;
+  if (written_seq_ > synced_seq_)
+    failed_ranges_.push_back({synced_seq_ + 1, written_seq_});
+  synced_seq_ = written_seq_;
+  Segment& segment = segments_.back();
+  const std::size_t cut_records = segment.records - segment.durable_records;
+  forget_pending(segment, cut_records);
+  pending_bytes_ -= std::min(pending_bytes_, segment.size - segment.durable_size);
+  segment.size = segment.durable_size;
+  segment.records = segment.durable_records;
+  if (writer_ && ::ftruncate(writer_->fd, static_cast<off_t>(segment.size)) != 0) {
+    // Recovery at the next start would replay these frames if they are readable; the dedup
+    // check turns each into a duplicate of the sender's retry.
+    log_warn("spool truncate after failed sync failed", {{"segment", segment.path}});
+  }
+  writer_.reset();
+  accepting_ = false;
+  log_error("spool sync failed; appends since the last good sync reported not durable",
+            {{"segment", segment.path},
+             {"error", std::string(std::strerror(error))},
+             {"records_cut", static_cast<int64_t>(cut_records)}});
+  restore_after_sync_failure();
+}
+
+bool FileSpool::restore_after_sync_failure() {
+  std::string error;
+  if (!open_segment_for_append(segments_.back().id + 1, &error)) {
+    log_warn("spool cannot open a fresh segment", {{"error", error}});
+    return false;
+  }
+  if (sync_data(writer_->fd) != 0 || !fsync_directory(settings_.dir)) {
+    log_warn("spool fresh segment failed its sync",
+             {{"segment", segments_.back().path}, {"error", std::string(std::strerror(errno))}});
+    writer_.reset();
+    return false;
+  }
+  accepting_ = true;
+  log_info("spool accepting again on a fresh segment", {{"segment", segments_.back().path}});
   return true;
 }
 
@@ -209,55 +289,84 @@ SpoolAppendResult FileSpool::append(const SpooledRequest& request) {
   const std::string frame = encode_spool_frame(request);
   uint64_t my_seq = 0;
   {
-    std::lock_guard lock(mutex_);
-    if (pending_bytes_ + frame.size() > settings_.max_bytes)
-      return SpoolAppendResult::kFull;
-    Segment* current = &segments_.back();
-    if (current->size > 0 && current->size + frame.size() > settings_.segment_bytes) {
-      // Rotation: the old segment is made durable first, so every sequence number written so
-      // far is synced.
-      if (::fdatasync(writer_->fd) != 0 || !open_segment_for_append(current->id + 1, nullptr)) {
+    // Rotation syncs the old segment, so it also holds sync_mutex_ (always taken before
+    // mutex_): a sync that follows a failed one on the same file could falsely succeed.
+    std::unique_lock rotation(sync_mutex_, std::defer_lock);
+    std::unique_lock lock(mutex_);
+    while (true) {
+      if (!accepting_ && !restore_after_sync_failure()) {
         ++append_failures_;
         return SpoolAppendResult::kFailed;
       }
-      uint64_t synced = synced_seq_.load();
-      while (synced < written_seq_ && !synced_seq_.compare_exchange_weak(synced, written_seq_)) {
+      if (pending_bytes_ + frame.size() > settings_.max_bytes)
+        return SpoolAppendResult::kFull;
+      const Segment& current = segments_.back();
+      if (current.size == 0 || current.size + frame.size() <= settings_.segment_bytes)
+        break;
+      if (!rotation.owns_lock()) {
+        lock.unlock();
+        rotation.lock();
+        lock.lock();
+        continue;  // the state may have changed meanwhile
       }
-      current = &segments_.back();
+      if (sync_data(writer_->fd) != 0) {
+        on_sync_failure(errno);
+        return SpoolAppendResult::kFailed;
+      }
+      mark_durable(current.id, current.size, current.records, written_seq_);
+      if (!open_segment_for_append(current.id + 1, nullptr)) {
+        ++append_failures_;
+        return SpoolAppendResult::kFailed;
+      }
+      break;
     }
+    Segment& current = segments_.back();
     if (!write_all(writer_->fd, frame.data(), frame.size())) {
       // Leave no partial frame behind (ENOSPC mid-write); recovery would cut it anyway.
-      if (::ftruncate(writer_->fd, static_cast<off_t>(current->size)) != 0) {
-        log_warn("spool truncate after failed write failed", {{"segment", current->path}});
+      if (::ftruncate(writer_->fd, static_cast<off_t>(current.size)) != 0) {
+        log_warn("spool truncate after failed write failed", {{"segment", current.path}});
       }
       ++append_failures_;
       return SpoolAppendResult::kFailed;
     }
-    current->size += frame.size();
+    current.size += frame.size();
+    ++current.records;
+    ++current.pending;
     pending_bytes_ += frame.size();
     if (pending_records_.fetch_add(1) == 0 && !oldest_)
       oldest_ = request.received;
     my_seq = ++written_seq_;
   }
-  // Group commit: whoever fsyncs first covers every frame written before it started.
+  // Group commit: whoever syncs first covers every frame written before it started.
   std::lock_guard sync(sync_mutex_);
-  if (synced_seq_.load() >= my_seq)
-    return SpoolAppendResult::kDurable;
   std::shared_ptr<FileHandle> handle;
+  uint64_t segment_id = 0;
+  std::size_t size = 0;
+  std::size_t records = 0;
   uint64_t target = 0;
   {
     std::lock_guard lock(mutex_);
+    if (failed_seq(my_seq))
+      return SpoolAppendResult::kFailed;
+    if (synced_seq_ >= my_seq)
+      return SpoolAppendResult::kDurable;
     handle = writer_;
+    const Segment& current = segments_.back();
+    segment_id = current.id;
+    size = current.size;
+    records = current.records;
     target = written_seq_;
   }
-  if (::fdatasync(handle->fd) != 0) {
-    std::lock_guard lock(mutex_);
-    ++append_failures_;
+  if (!handle)
+    return SpoolAppendResult::kFailed;  // unreachable: my_seq would be in a failed range
+  const bool synced = sync_data(handle->fd) == 0;
+  const int error = errno;
+  std::lock_guard lock(mutex_);
+  if (!synced) {
+    on_sync_failure(error);
     return SpoolAppendResult::kFailed;
   }
-  uint64_t synced = synced_seq_.load();
-  while (synced < target && !synced_seq_.compare_exchange_weak(synced, target)) {
-  }
+  mark_durable(segment_id, size, records, target);
   return SpoolAppendResult::kDurable;
 }
 
@@ -265,9 +374,9 @@ std::optional<SpooledRequest> FileSpool::peek() {
   std::lock_guard lock(mutex_);
   while (pending_records_.load() > 0 && !segments_.empty()) {
     Segment& segment = segments_.front();
-    if (cursor_offset_ >= segment.size) {
+    if (cursor_offset_ >= segment.durable_size) {
       if (segments_.size() == 1)
-        return std::nullopt;  // the writer is still on it
+        return std::nullopt;  // the writer is still on it; the rest is not yet synced
       std::error_code ec;
       fs::remove(segment.path, ec);
       segments_.pop_front();
@@ -295,8 +404,9 @@ std::optional<SpooledRequest> FileSpool::peek() {
       // segment rather than loop forever, and say so.
       log_error("unreadable spool record skipped",
                 {{"segment", segment.path}, {"offset", static_cast<int64_t>(cursor_offset_)}});
-      pending_bytes_ -= std::min(pending_bytes_, segment.size - cursor_offset_);
-      cursor_offset_ = segment.size;
+      pending_bytes_ -= std::min(pending_bytes_, segment.durable_size - cursor_offset_);
+      forget_pending(segment, segment.pending - (segment.records - segment.durable_records));
+      cursor_offset_ = segment.durable_size;
       continue;
     }
     peeked_size_ = frame.size;
@@ -313,8 +423,7 @@ void FileSpool::pop() {
   cursor_offset_ += peeked_size_;
   pending_bytes_ -= std::min(pending_bytes_, peeked_size_);
   peeked_size_ = 0;
-  if (pending_records_.fetch_sub(1) == 1)
-    oldest_.reset();
+  forget_pending(segments_.front(), 1);
   write_cursor(++pops_since_sync_ % kCursorSyncEvery == 0 || pending_records_.load() == 0);
 }
 
@@ -346,7 +455,8 @@ void FileSpool::write_cursor(bool durable) {
 
 SpoolStats FileSpool::stats() const {
   std::lock_guard lock(mutex_);
-  return {pending_bytes_, pending_records_.load(), oldest_, append_failures_};
+  return {pending_bytes_,   pending_records_.load(), oldest_,
+          append_failures_, sync_failures_,          accepting_};
 }
 
 }  // namespace cmr_bridge

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,13 +23,19 @@ struct SpoolSettings {
   std::string dir;
   std::size_t max_bytes = 1024ull * 1024 * 1024;  // unforwarded bytes; beyond → kFull
   std::size_t segment_bytes = 64ull * 1024 * 1024;
+  // Makes a segment's written data durable: 0 on success, else -1 with errno set. Empty means
+  // ::fdatasync. A seam for tests that inject write-back errors; called without the spool's
+  // state lock, from whichever append thread leads the group commit.
+  std::function<int(int fd)> sync_data = nullptr;
 };
 
 struct SpoolStats {
   std::size_t bytes = 0;                                        // unforwarded bytes on disk
   std::size_t records = 0;                                      // unforwarded records
   std::optional<std::chrono::system_clock::time_point> oldest;  // received time of the next
-  uint64_t append_failures = 0;
+  uint64_t append_failures = 0;                                 // failed writes and failed syncs
+  uint64_t sync_failures = 0;  // failed syncs alone (each one abandons its segment)
+  bool accepting = true;       // false after a failed sync until a fresh segment verified
 };
 
 struct SpoolRecovery {
@@ -59,16 +66,37 @@ class FileSpool final : public Spool {
   SpoolRecovery recovery() const { return recovery_; }
 
  private:
+  // Only the first `durable_size` bytes (`durable_records` frames) are known to be on disk;
+  // the forwarder reads no further. Every segment but the last is wholly durable.
   struct Segment {
     uint64_t id = 0;
     std::string path;
     std::size_t size = 0;
+    std::size_t durable_size = 0;
+    std::size_t records = 0;
+    std::size_t durable_records = 0;
+    std::size_t pending = 0;  // frames not yet forwarded
+  };
+  // Sequence numbers [first, last] of appends that a failed sync left not durable.
+  struct FailedRange {
+    uint64_t first = 0;
+    uint64_t last = 0;
   };
   struct FileHandle;
   explicit FileSpool(SpoolSettings settings);
   bool recover(std::string* error);
   bool open_segment_for_append(uint64_t id, std::string* error);  // requires mutex_
-  void write_cursor(bool durable);                                // requires mutex_
+  int sync_data(int fd) const;
+  // Every append since the last good sync is not durable: cut it from the segment, abandon the
+  // segment and stop accepting until restore_after_sync_failure() succeeds. Requires mutex_.
+  void on_sync_failure(int error);
+  // Opens a fresh segment and syncs it and the directory. Requires mutex_.
+  bool restore_after_sync_failure();
+  bool failed_seq(uint64_t seq) const;  // requires mutex_
+  void mark_durable(uint64_t segment_id, std::size_t size, std::size_t records,
+                    uint64_t seq);                             // requires mutex_
+  void forget_pending(Segment& segment, std::size_t records);  // requires mutex_
+  void write_cursor(bool durable);                             // requires mutex_
   std::string segment_path(uint64_t id) const;
 
   SpoolSettings settings_;
@@ -83,10 +111,15 @@ class FileSpool final : public Spool {
   std::atomic<std::size_t> pending_records_{0};
   uint64_t pops_since_sync_ = 0;
   uint64_t append_failures_ = 0;
+  uint64_t sync_failures_ = 0;
+  bool accepting_ = true;
+  std::deque<FailedRange> failed_ranges_;  // oldest first; guarded by mutex_
 
   std::mutex sync_mutex_;     // serializes fsync calls (group commit)
   uint64_t written_seq_ = 0;  // guarded by mutex_
-  std::atomic<uint64_t> synced_seq_{0};
+  // Every append numbered up to here was covered by a sync, which succeeded unless the number
+  // is in failed_ranges_. Guarded by mutex_.
+  uint64_t synced_seq_ = 0;
   SpoolRecovery recovery_;
 };
 

@@ -2,8 +2,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -45,6 +49,29 @@ std::unique_ptr<FileSpool> open_spool(const fs::path& dir, std::size_t max_bytes
   auto spool = FileSpool::open({dir.string(), max_bytes, segment_bytes}, &error);
   REQUIRE_MESSAGE(spool, error);
   return spool;
+}
+
+std::unique_ptr<FileSpool> open_spool_with_sync(const fs::path& dir,
+                                                std::function<int(int)> sync_data,
+                                                std::size_t segment_bytes = 1 << 20) {
+  std::string error;
+  SpoolSettings settings{dir.string(), 64 << 20, segment_bytes};
+  settings.sync_data = std::move(sync_data);
+  auto spool = FileSpool::open(settings, &error);
+  REQUIRE_MESSAGE(spool, error);
+  return spool;
+}
+
+int failed_sync() {
+  errno = EIO;
+  return -1;
+}
+
+std::size_t segment_files(const fs::path& dir) {
+  std::size_t count = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    count += e.path().extension() == ".log";
+  return count;
 }
 
 std::vector<std::string> drain(FileSpool& spool) {
@@ -180,6 +207,149 @@ TEST_SUITE("spool") {
     auto reopened = open_spool(dir.path, 64 << 20, 64 << 10);
     CHECK(reopened->recovery().records == 400);
     CHECK(drain(*reopened).size() == 400);
+  }
+
+  TEST_CASE("after a failed sync, a later successful sync does not make earlier appends durable") {
+    // Thread A's sync fails (EIO) while thread B's frame is already written; B's own sync then
+    // succeeds, as Linux allows once the error was reported. B must not be told durable.
+    TempDir dir;
+    std::mutex mutex;
+    std::condition_variable changed;
+    int calls = 0;
+    bool release_failure = false;
+    auto spool = open_spool_with_sync(dir.path, [&](int fd) {
+      std::unique_lock lock(mutex);
+      if (++calls == 2) {  // call 1 is request 0's sync; call 2 fails once B has written
+        changed.notify_all();
+        changed.wait(lock, [&] { return release_failure; });
+        return failed_sync();
+      }
+      return ::fdatasync(fd);
+    });
+    REQUIRE(spool->append(request(0)) == SpoolAppendResult::kDurable);
+    SpoolAppendResult first = SpoolAppendResult::kDurable;
+    SpoolAppendResult second = SpoolAppendResult::kDurable;
+    std::thread a([&] { first = spool->append(request(1)); });
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return calls >= 2; });
+    }
+    std::thread b([&] { second = spool->append(request(2)); });
+    while (spool->stats().records < 3)
+      std::this_thread::yield();
+    {
+      std::lock_guard lock(mutex);
+      release_failure = true;
+    }
+    changed.notify_all();
+    a.join();
+    b.join();
+    CHECK(first == SpoolAppendResult::kFailed);
+    CHECK(second == SpoolAppendResult::kFailed);
+    CHECK(spool->stats().records == 1);
+    CHECK(spool->stats().sync_failures == 1);
+    CHECK(spool->stats().accepting);
+    REQUIRE(spool->append(request(3)) == SpoolAppendResult::kDurable);
+    spool.reset();
+    auto reopened = open_spool(dir.path);
+    CHECK(drain(*reopened) == std::vector<std::string>{request(0).body, request(3).body});
+  }
+
+  TEST_CASE("concurrent appends with injected sync failures: exactly the durable ones survive") {
+    TempDir dir;
+    std::atomic<int> calls{0};
+    auto spool = open_spool_with_sync(
+        dir.path, [&](int fd) { return ++calls % 7 == 0 ? failed_sync() : ::fdatasync(fd); },
+        4 << 10);
+    std::mutex mutex;
+    std::set<std::string> durable;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 8; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < 40; ++i) {
+          const SpooledRequest r = request(t * 1000 + i, 100);
+          if (spool->append(r) == SpoolAppendResult::kDurable) {
+            std::lock_guard lock(mutex);
+            durable.insert(r.body);
+          }
+        }
+      });
+    }
+    for (auto& w : writers)
+      w.join();
+    CHECK(spool->stats().sync_failures > 0);
+    CHECK(durable.size() < 320);
+    CHECK(spool->stats().records == durable.size());
+    spool.reset();
+    auto reopened = open_spool(dir.path, 64 << 20, 4 << 10);
+    const auto bodies = drain(*reopened);
+    CHECK(std::set<std::string>(bodies.begin(), bodies.end()) == durable);
+    CHECK(bodies.size() == durable.size());
+  }
+
+  TEST_CASE("after a failed sync the spool refuses appends until a fresh segment syncs") {
+    TempDir dir;
+    std::atomic<bool> disk_failing{false};
+    auto spool = open_spool_with_sync(
+        dir.path, [&](int fd) { return disk_failing ? failed_sync() : ::fdatasync(fd); });
+    REQUIRE(spool->append(request(0)) == SpoolAppendResult::kDurable);
+    disk_failing = true;
+    CHECK(spool->append(request(1)) == SpoolAppendResult::kFailed);
+    CHECK_FALSE(spool->stats().accepting);
+    CHECK(spool->append(request(2)) == SpoolAppendResult::kFailed);
+    CHECK(spool->stats().records == 1);
+    disk_failing = false;
+    CHECK(spool->append(request(3)) == SpoolAppendResult::kDurable);
+    CHECK(spool->stats().accepting);
+    CHECK(segment_files(dir.path) >= 2);
+    CHECK(drain(*spool) == std::vector<std::string>{request(0).body, request(3).body});
+    CHECK_FALSE(spool->backlogged());
+  }
+
+  TEST_CASE("the forwarder reads only synced records") {
+    TempDir dir;
+    std::atomic<int> failing_calls{0};
+    std::atomic<bool> peeked_unsynced{false};
+    std::atomic<FileSpool*> self{nullptr};
+    auto spool = open_spool_with_sync(dir.path, [&](int fd) {
+      FileSpool* forwarder_view = self.load();
+      if (forwarder_view == nullptr)
+        return ::fdatasync(fd);
+      // The first call is the group commit's, made without the spool's lock.
+      if (++failing_calls == 1)
+        peeked_unsynced = forwarder_view->peek().has_value();
+      return failed_sync();
+    });
+    self = spool.get();
+    CHECK(spool->append(request(0)) == SpoolAppendResult::kFailed);
+    self = nullptr;
+    CHECK_FALSE(peeked_unsynced);
+    CHECK_FALSE(spool->backlogged());
+  }
+
+  TEST_CASE("an unreadable record skipped by peek leaves no phantom backlog") {
+    TempDir dir;
+    auto spool = open_spool(dir.path);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(spool->append(request(i)) == SpoolAppendResult::kDurable);
+    fs::path segment;
+    for (const auto& e : fs::directory_iterator(dir.path)) {
+      if (e.path().extension() == ".log")
+        segment = e.path();
+    }
+    const std::size_t frame = encode_spool_frame(request(0)).size();
+    {
+      std::fstream file(segment, std::ios::binary | std::ios::in | std::ios::out);
+      file.seekp(static_cast<std::streamoff>(frame + 12));
+      file.put('#');
+    }
+    CHECK(drain(*spool) == std::vector<std::string>{request(0).body});
+    CHECK(spool->stats().records == 0);
+    CHECK(spool->stats().bytes == 0);
+    CHECK_FALSE(spool->backlogged());
+    REQUIRE(spool->append(request(3)) == SpoolAppendResult::kDurable);
+    CHECK(drain(*spool) == std::vector<std::string>{request(3).body});
+    CHECK_FALSE(spool->backlogged());
   }
 
   TEST_CASE("an unusable directory fails open, naming it") {
