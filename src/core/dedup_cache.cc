@@ -160,8 +160,16 @@ void DedupCache::insert_locked(const EventKey& key, uint64_t body, uint32_t seen
     evict_oldest();
   }
   const std::size_t existing = index_find(key);
-  if (existing != kNotFound)
-    return;  // already known (replayed marker of our own event)
+  if (existing != kNotFound) {
+    const Entry& known = ring_[index_[existing] - 1];
+    const bool expired = now_s >= known.seen_s && now_s - known.seen_s > settings_.ttl.count();
+    if (!expired)
+      return;  // already known (replayed marker of our own event)
+    // Expired but still in the ring behind newer entries (markers keep their original receive
+    // time). Unindex it; its ring slot stays until evicted, and evict_oldest() only unindexes
+    // a slot whose index entry still points at it.
+    index_erase(existing);
+  }
   if (count_ == settings_.capacity)
     evict_oldest();
   const std::size_t position = (head_ + count_) % settings_.capacity;

@@ -158,6 +158,35 @@ TEST_SUITE("dedup cache") {
     CHECK(cache.claim_or_wait(key(2), 2, soon()) == DedupResult::kClaimed);
   }
 
+  TEST_CASE("an expired entry behind a newer one is replaced when its eventId comes again") {
+    ManualClock clock(kStart);
+    DedupCache cache({100, seconds(60)}, clock);
+    // Markers carry the original receive time: key 1 (older) sits behind key 2 (newer) in the
+    // ring, so expiry from the head stops at key 2 and leaves key 1 in place.
+    cache.insert_done(key(2), 2, kStart);
+    cache.insert_done(key(1), 1, kStart - seconds(50));
+    clock.advance(seconds(20));
+    CHECK_FALSE(cache.lookup_done(key(1), 1));
+
+    SUBCASE("published again") {
+      REQUIRE(cache.claim_or_wait(key(1), 1, soon()) == DedupResult::kClaimed);
+      cache.complete(key(1), 1);
+      CHECK(cache.lookup_done(key(1), 1) == DedupResult::kDuplicate);
+      CHECK(cache.claim_or_wait(key(1), 1, soon()) == DedupResult::kDuplicate);
+      CHECK(cache.lookup_done(key(2), 2) == DedupResult::kDuplicate);
+      // The replacement outlives the stale ring slot: evicting that slot leaves it indexed.
+      clock.advance(seconds(45));
+      cache.complete(key(3), 3);
+      CHECK(cache.lookup_done(key(1), 1) == DedupResult::kDuplicate);
+      clock.advance(seconds(16));
+      CHECK_FALSE(cache.lookup_done(key(1), 1));
+    }
+    SUBCASE("a newer marker arrives from the topic") {
+      cache.insert_done(key(1), 1, kStart + seconds(15));
+      CHECK(cache.lookup_done(key(1), 1) == DedupResult::kDuplicate);
+    }
+  }
+
   TEST_CASE("memory reserved stays under 64 bytes per entry") {
     ManualClock clock(kStart);
     for (std::size_t capacity : {1000u, 1'000'000u, 5'000'000u}) {
