@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "core/encoding.h"
+#include "core/timestamp.h"
 
 namespace cmr_bridge {
 namespace {
@@ -128,6 +129,15 @@ std::optional<DecodedSignature> decode_signature(std::string_view header) {
   return decoded;
 }
 
+// `auto` keeps the two signed-string families disjoint, so that one MAC can never be read as
+// both "HMAC(body)" of one request and "HMAC(T.body)" of another. A timestamp-body match
+// needs a timestamp parse_timestamp() accepts (digits; no '.'), so its signed string always
+// begins "<valid timestamp>." ; a body-only match is refused for bodies that begin so.
+bool has_timestamp_prefix(std::string_view signed_string) {
+  const std::size_t dot = signed_string.find('.');
+  return dot != std::string_view::npos && parse_timestamp(signed_string.substr(0, dot));
+}
+
 EVP_MAC* fetch_hmac() {
   return EVP_MAC_fetch(nullptr, "HMAC", nullptr);
 }
@@ -189,7 +199,14 @@ SignatureCheck SignatureVerifier::verify(std::optional<std::string_view> signatu
 
   SignedString candidates[2] = {SignedString::kBody, SignedString::kTimestampBody};
   std::size_t candidate_count = 2;
-  if (impl_->scheme != SignatureScheme::kAuto) {
+  if (impl_->scheme == SignatureScheme::kAuto) {
+    // See has_timestamp_prefix(): at most one family can match a given signature.
+    candidate_count = 0;
+    if (!has_timestamp_prefix(body))
+      candidates[candidate_count++] = SignedString::kBody;
+    if (parse_timestamp(timestamp))
+      candidates[candidate_count++] = SignedString::kTimestampBody;
+  } else {
     if (encoding_of(impl_->scheme) != decoded->encoding)
       return {SignatureError::kMalformed, {}};
     candidates[0] =

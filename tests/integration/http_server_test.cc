@@ -121,6 +121,20 @@ TEST_SUITE("http") {
     CHECK(res->body == R"({"status":"dead_lettered","reason":"invalid_json"})");
   }
 
+  TEST_CASE_FIXTURE(
+      ServerFixture,
+      "a captured timestamp-body signature replayed as body-only over T.body is 401") {
+    const std::string captured_timestamp = "1709900000";  // far outside the window
+    const std::string captured = compute_signature(kTestKey, SignatureScheme::kTimestampBodyHex,
+                                                   captured_timestamp, kDomainOrderSuccess);
+    const auto res = post(captured_timestamp + "." + kDomainOrderSuccess,
+                          {{"cmr-x-timestamp", kTestTimestamp}, {"cmr-x-signature", captured}});
+    REQUIRE(res);
+    CHECK(res->status == 401);
+    CHECK(res->body.find(R"("error":"signature_mismatch")") != std::string::npos);
+    CHECK(publisher.count() == 0);
+  }
+
   TEST_CASE_FIXTURE(ServerFixture, "duplicate auth headers are refused") {
     httplib::Headers headers = {{"cmr-x-timestamp", kTestTimestamp},
                                 {"cmr-x-signature", kBodyHex},

@@ -93,6 +93,62 @@ TEST_SUITE("signature") {
           SignatureError::kMismatch);
   }
 
+  TEST_CASE("auto: a timestamp-body signature does not verify the body T.body as body-only") {
+    // Captured: an old request (timestamp T, body B) signed over "T.B". Replayed: body "T.B"
+    // with a fresh timestamp, the same signature.
+    const std::string captured_timestamp = "1709900000";
+    const std::string replayed_body = captured_timestamp + "." + kDomainOrderSuccess;
+    const auto verifier = SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
+    REQUIRE(verifier);
+    for (auto scheme :
+         {SignatureScheme::kTimestampBodyHex, SignatureScheme::kTimestampBodyBase64}) {
+      const std::string captured =
+          compute_signature(kTestKey, scheme, captured_timestamp, kDomainOrderSuccess);
+      CAPTURE(captured);
+      CHECK(verifier.value()->verify(captured, captured_timestamp, kDomainOrderSuccess).ok());
+      CHECK(verifier.value()->verify(captured, kTestTimestamp, replayed_body).error ==
+            SignatureError::kMismatch);
+      CHECK(verifier.value()->verify(captured, " 1709942399\t", replayed_body).error ==
+            SignatureError::kMismatch);
+    }
+  }
+
+  TEST_CASE("auto: a body-only signature does not verify a split of its body as timestamp.body") {
+    // The reverse split: body B = X + "." + R, sent as timestamp X with body R.
+    const std::string body_only = kBodyHex;  // over kDomainOrderSuccess, which holds a '.'
+    const std::size_t dot = kDomainOrderSuccess.find('.');
+    REQUIRE(dot != std::string::npos);
+    const std::string prefix = kDomainOrderSuccess.substr(0, dot);
+    const std::string rest = kDomainOrderSuccess.substr(dot + 1);
+    const auto verifier = SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
+    REQUIRE(verifier);
+    CHECK(verifier.value()->verify(body_only, prefix, rest).error == SignatureError::kMismatch);
+    // Timestamp-scheme matches need a timestamp of the accepted form (digits).
+    const std::string odd_timestamp = "{";
+    const std::string odd = compute_signature(kTestKey, SignatureScheme::kTimestampBodyHex,
+                                              odd_timestamp, kDomainOrderSuccess);
+    CHECK(verifier.value()->verify(odd, odd_timestamp, kDomainOrderSuccess).error ==
+          SignatureError::kMismatch);
+  }
+
+  TEST_CASE("auto: bodies that cannot be a timestamp prefix still verify body-only") {
+    const std::vector<std::string> bodies = {"{\"a\":1.5}", "12a.x", ".5", "", "1 2.x"};
+    const auto verifier = SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto);
+    REQUIRE(verifier);
+    for (const auto& body : bodies) {
+      CAPTURE(body);
+      const std::string sig = compute_signature(kTestKey, SignatureScheme::kBodyHex, "", body);
+      CHECK(verifier.value()->verify(sig, kTestTimestamp, body).matched ==
+            SignatureScheme::kBodyHex);
+    }
+  }
+
+  TEST_CASE("a pinned body scheme keeps verifying any body, timestamp form or not") {
+    const std::string body = "1709900000." + kDomainOrderSuccess;
+    const std::string sig = compute_signature(kTestKey, SignatureScheme::kBodyHex, "", body);
+    CHECK(verify_with({kTestKey}, SignatureScheme::kBodyHex, sig, body).ok());
+  }
+
   TEST_CASE("garbled signature headers are malformed, an absent one is missing") {
     const std::vector<std::string> keys = {kTestKey};
     CHECK(verify_with(keys, SignatureScheme::kAuto, std::nullopt).error ==
