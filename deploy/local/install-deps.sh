@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcpp-httplib-dev libssl-dev librdkafka-dev rapidjson-dev prometheus-cpp-dev doctest-dev
   zlib1g-dev
-  clang-format shellcheck
+  clang-format shellcheck flake8
   default-jdk-headless maven
   curl ca-certificates
   # Consumer-interop tests and the reference consumer (deploy/local/interop-deps.sh fills their

@@ -19,7 +19,7 @@ step "format check"
 mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cc' '*.h' 2>/dev/null || find src include tests -name '*.cc' -o -name '*.h')
 clang-format --dry-run -Werror "${sources[@]}"
 
-step "lint: shellcheck on every shell script"
+step "lint: shellcheck on every shell script, flake8 on every Python file"
 bash deploy/local/lint.sh
 
 step "build"

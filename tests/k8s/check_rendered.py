@@ -65,6 +65,8 @@ def rel(path):
     """A path as shown in messages: relative to the repository root."""
     path = os.path.abspath(path)
     return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
+
+
 FAILED = []
 
 
@@ -215,10 +217,13 @@ def materialize_volumes(docs, wl, container, root):
         elif "secret" in vol:
             name = vol["secret"]["secretName"]
             rendered = find(docs, "Secret", name)
-            items = vol["secret"].get("items") or [{"key": k, "path": k} for k in (rendered or {}).get("data", {})]
+            items = vol["secret"].get("items") or [
+                {"key": k, "path": k} for k in (rendered or {}).get("data", {})]
             for item in items:
                 value = secret_value(docs, name, item["key"]) if rendered else None
-                files[item["path"]] = value if value is not None else placeholder_file(root, name, item["key"])
+                if value is None:
+                    value = placeholder_file(root, name, item["key"])
+                files[item["path"]] = value
         for rel, text in files.items():
             path = os.path.join(target, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -233,8 +238,10 @@ def cmd_env(args):
     container = bridge_container(wl)
     exact, prefixes = binary_variables(args.binary)
     pending = set(read_list("pending-env.txt"))
-    print(f"env check of {os.path.basename(args.rendered)} ({wl['kind']}) against {rel(args.binary)}")
-    print(f"  binary accepts {len(exact)} variables and the prefixes {', '.join(sorted(p + '<NAME>' for p in prefixes))}")
+    print(f"env check of {os.path.basename(args.rendered)} ({wl['kind']}) "
+          f"against {rel(args.binary)}")
+    print(f"  binary accepts {len(exact)} variables and the prefixes "
+          f"{', '.join(sorted(p + '<NAME>' for p in prefixes))}")
 
     if container.get("envFrom"):
         fail("envFrom is used: its names cannot be checked here")
@@ -253,10 +260,13 @@ def cmd_env(args):
     if unknown:
         fail(f"not accepted by the binary: {', '.join(unknown)}")
     if waiting and not args.allow_pending:
-        fail(f"not in this binary yet (pending-env.txt), not allowed in this render: {', '.join(waiting)}")
+        fail("not in this binary yet (pending-env.txt), not allowed in this render: "
+             + ", ".join(waiting))
     elif waiting:
-        print(f"  note pending (a later issue adds them; check-config ignores them until then): {', '.join(waiting)}")
-    ok(f"{len(names)} variables, all known to the binary" + (f" or pending ({len(waiting)})" if waiting else ""))
+        print("  note pending (a later issue adds them; check-config ignores them until then): "
+              + ", ".join(waiting))
+    ok(f"{len(names)} variables, all known to the binary"
+       + (f" or pending ({len(waiting)})" if waiting else ""))
 
     root = tempfile.mkdtemp(prefix="cmr-bridge-env-check.")
     try:
@@ -270,10 +280,12 @@ def cmd_env(args):
                 value = secret_value(docs, ref["name"], ref["key"])
                 if value is None:
                     value = f"placeholder-{ref['name']}-{ref['key']}"
-                    print(f"  note {e['name']}: Secret {ref['name']} is not rendered (existing Secret); placeholder value")
+                    print(f"  note {e['name']}: Secret {ref['name']} is not rendered "
+                          "(existing Secret); placeholder value")
             elif "configMapKeyRef" in e.get("valueFrom", {}):
                 ref = e["valueFrom"]["configMapKeyRef"]
-                value = configmap_value(docs, ref["name"], ref["key"]) or f"placeholder-{ref['name']}-{ref['key']}"
+                value = (configmap_value(docs, ref["name"], ref["key"])
+                         or f"placeholder-{ref['name']}-{ref['key']}")
             else:
                 value = "placeholder"
             for mount in mounts:
@@ -282,14 +294,17 @@ def cmd_env(args):
                     break
             env[e["name"]] = value
         cmd = [args.binary, "check-config"]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=120)
         output = (proc.stdout + proc.stderr).strip()
         if 'unknown command "check-config"' in output:
             fail(f"{rel(args.binary)} has no check-config subcommand (build a binary that has it)")
         elif proc.returncode != 0:
-            fail(f"check-config exited {proc.returncode}:\n" + "\n".join("       " + l for l in output.splitlines()))
+            fail(f"check-config exited {proc.returncode}:\n"
+                 + "\n".join("       " + line for line in output.splitlines()))
         else:
-            ok(f"check-config accepts the rendered environment: {output.splitlines()[-1] if output else '(no output)'}")
+            last_line = output.splitlines()[-1] if output else "(no output)"
+            ok(f"check-config accepts the rendered environment: {last_line}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     finish("env check")
@@ -306,11 +321,12 @@ def env_value(container, name):
 def binary_defaults(binary):
     """{variable: default text} from `binary --help` ("  CMR_BRIDGE_X (default 5)")."""
     out = subprocess.run([binary, "--help"], capture_output=True, text=True, check=True).stdout
-    return {m.group(1): m.group(2) for m in re.finditer(r"^  (CMR_BRIDGE_[A-Z0-9_]+) \(default ([^)]*)\)", out, re.M)}
+    listed = re.finditer(r"^  (CMR_BRIDGE_[A-Z0-9_]+) \(default ([^)]*)\)", out, re.M)
+    return {m.group(1): m.group(2) for m in listed}
 
 
-DRAIN_SETTINGS = ("CMR_BRIDGE_DRAIN_DELAY_S", "CMR_BRIDGE_READ_TIMEOUT_S", "CMR_BRIDGE_DELIVERY_TIMEOUT_MS",
-                  "CMR_BRIDGE_SPOOL_DRAIN_S")
+DRAIN_SETTINGS = ("CMR_BRIDGE_DRAIN_DELAY_S", "CMR_BRIDGE_READ_TIMEOUT_S",
+                  "CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "CMR_BRIDGE_SPOOL_DRAIN_S")
 
 
 def shutdown_seconds(c, defaults, spool):
@@ -327,7 +343,8 @@ def shutdown_seconds(c, defaults, spool):
         pre_stop = int(cmd[1])
     delivery = -(-setting("CMR_BRIDGE_DELIVERY_TIMEOUT_MS") // 1000)
     parts = [("preStop", pre_stop), ("drain delay", setting("CMR_BRIDGE_DRAIN_DELAY_S")),
-             ("read timeout", setting("CMR_BRIDGE_READ_TIMEOUT_S")), ("in-flight delivery", delivery)]
+             ("read timeout", setting("CMR_BRIDGE_READ_TIMEOUT_S")),
+             ("in-flight delivery", delivery)]
     if spool:
         parts.append(("spool forwarding", setting("CMR_BRIDGE_SPOOL_DRAIN_S") + delivery))
     parts.append(("producer flush", delivery))
@@ -348,7 +365,8 @@ def check_drain(c, pod, defaults, spool):
 
 
 QUANTITY = re.compile(r"^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-UNITS = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+UNITS = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40,
+         "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
 def quantity_bytes(text):
@@ -364,17 +382,22 @@ def check_memory(c):
     with open(os.path.join(ROOT, "helm/cmr-bridge/values.yaml"), encoding="utf-8") as f:
         sizing = yaml.safe_load(f)["memorySizing"]
     dedup_on = env_value(c, "CMR_BRIDGE_DEDUP") != "false"
-    dedup = int(env_value(c, "CMR_BRIDGE_DEDUP_CAPACITY") or 0) * sizing["bytesPerDedupEntry"] if dedup_on else 0
-    bodies = int(env_value(c, "CMR_BRIDGE_MAX_IN_FLIGHT")) * int(env_value(c, "CMR_BRIDGE_MAX_BODY_BYTES")) * sizing["bodyCopies"]
+    dedup = 0
+    if dedup_on:
+        dedup = int(env_value(c, "CMR_BRIDGE_DEDUP_CAPACITY") or 0) * sizing["bytesPerDedupEntry"]
+    bodies = (int(env_value(c, "CMR_BRIDGE_MAX_IN_FLIGHT"))
+              * int(env_value(c, "CMR_BRIDGE_MAX_BODY_BYTES")) * sizing["bodyCopies"])
     request = (sizing["baseMiB"] << 20) + dedup
     limit = request + bodies
     res = c.get("resources") or {}
     have_request = quantity_bytes(res.get("requests", {}).get("memory", 0))
     have_limit = quantity_bytes(res.get("limits", {}).get("memory", 0))
     if have_request < request:
-        fail(f"memory request {have_request >> 20} Mi < {request / 2**20:.0f} Mi (base + dedup capacity)")
+        fail(f"memory request {have_request >> 20} Mi < {request / 2**20:.0f} Mi "
+             "(base + dedup capacity)")
     elif have_limit < limit:
-        fail(f"memory limit {have_limit >> 20} Mi < {limit / 2**20:.0f} Mi (base + dedup + in-flight bodies)")
+        fail(f"memory limit {have_limit >> 20} Mi < {limit / 2**20:.0f} Mi "
+             "(base + dedup + in-flight bodies)")
     else:
         ok(f"memory request {have_request >> 20} Mi, limit {have_limit >> 20} Mi cover dedup "
            f"{dedup / 2**20:.0f} Mi and in-flight bodies {bodies / 2**20:.0f} Mi")
@@ -391,7 +414,8 @@ def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=N
     class Args:
         pass
     args = Args()
-    args.rendered, args.kind, args.rules, args.dashboard, args.binary = rendered, kind, rules_file, dashboard_file, binary
+    args.rendered, args.kind, args.rules = rendered, kind, rules_file
+    args.dashboard, args.binary = dashboard_file, binary
     args.values = values or {}
     docs = load_docs(args.rendered)
     print(f"manifest checks of {os.path.basename(args.rendered)}")
@@ -413,9 +437,12 @@ def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=N
             if t["metadata"]["name"] not in mounts:
                 fail(f"volumeClaimTemplate {t['metadata']['name']} is not mounted")
             elif mounts[t["metadata"]["name"]] != spool_dir:
-                fail(f"spool claim mounted at {mounts[t['metadata']['name']]}, CMR_BRIDGE_SPOOL_DIR={spool_dir}")
+                fail(f"spool claim mounted at {mounts[t['metadata']['name']]}, "
+                     f"CMR_BRIDGE_SPOOL_DIR={spool_dir}")
             else:
-                ok(f"volumeClaimTemplate {t['metadata']['name']} ({t['spec']['resources']['requests']['storage']}) mounted at CMR_BRIDGE_SPOOL_DIR")
+                ok(f"volumeClaimTemplate {t['metadata']['name']} "
+                   f"({t['spec']['resources']['requests']['storage']}) "
+                   "mounted at CMR_BRIDGE_SPOOL_DIR")
         headless = find(docs, "Service", wl["spec"].get("serviceName", ""))
         if not headless or headless["spec"].get("clusterIP") != "None":
             fail("StatefulSet serviceName is not a rendered headless Service")
@@ -454,7 +481,8 @@ def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=N
         else:
             ok(f"{probe}: GET {path} on the admin port")
     res = c.get("resources") or {}
-    if not res.get("requests", {}).get("cpu") or not res.get("requests", {}).get("memory") or not res.get("limits", {}).get("memory"):
+    requests, limits = res.get("requests", {}), res.get("limits", {})
+    if not requests.get("cpu") or not requests.get("memory") or not limits.get("memory"):
         fail("resources: cpu and memory requests and a memory limit are required")
     else:
         ok("resources: requests and memory limit set")
@@ -481,7 +509,8 @@ def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=N
         elif "replicas" in wl["spec"]:
             fail("workload sets replicas although an HPA scales it")
         else:
-            ok(f"HPA scales {wl['kind']}/{name} ({hpa['spec']['minReplicas']}-{hpa['spec']['maxReplicas']})")
+            ok(f"HPA scales {wl['kind']}/{name} "
+               f"({hpa['spec']['minReplicas']}-{hpa['spec']['maxReplicas']})")
     for pdb in by_kind(docs, "PodDisruptionBudget"):
         if pdb["spec"]["selector"]["matchLabels"] != selector:
             fail("PodDisruptionBudget selects other pods")
@@ -503,27 +532,31 @@ def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=N
             if any(labels_.get(k) != v for k, v in sel.get("matchLabels", {}).items()):
                 continue
             if any((e["operator"] == "DoesNotExist" and e["key"] in labels_) or
-                   (e["operator"] == "Exists" and e["key"] not in labels_) for e in sel.get("matchExpressions", [])):
+                   (e["operator"] == "Exists" and e["key"] not in labels_)
+                   for e in sel.get("matchExpressions", [])):
                 continue
             scraped.append(svc)
         ports = [ep["port"] for ep in sm["spec"]["endpoints"]]
         if len(scraped) != 1:
             fail(f"ServiceMonitor selects {len(scraped)} Services (each pod must be scraped once)")
         elif any(p not in [sp["name"] for sp in scraped[0]["spec"]["ports"]] for p in ports):
-            fail(f"ServiceMonitor scrapes ports {ports} that Service {scraped[0]['metadata']['name']} lacks")
+            fail(f"ServiceMonitor scrapes ports {ports} that Service "
+                 f"{scraped[0]['metadata']['name']} lacks")
         else:
-            ok(f"ServiceMonitor scrapes Service {scraped[0]['metadata']['name']} port {', '.join(ports)} only")
+            ok(f"ServiceMonitor scrapes Service {scraped[0]['metadata']['name']} "
+               f"port {', '.join(ports)} only")
 
     # Shipped monitoring files are the ones in deploy/, changed only as the values ask.
     release_ns = "cmr"
     for rule in by_kind(docs, "PrometheusRule"):
         with open(args.rules, encoding="utf-8") as f:
-            want = expected_rules(yaml.safe_load(f), args.values, bool(by_kind(docs, "ServiceMonitor")),
-                                  release_ns, name)
+            want = expected_rules(yaml.safe_load(f), args.values,
+                                  bool(by_kind(docs, "ServiceMonitor")), release_ns, name)
         if rule["spec"] != want:
             fail(f"PrometheusRule spec differs from {rel(args.rules)} with the values' changes")
         else:
-            ok(f"PrometheusRule carries {rel(args.rules)} ({sum(len(g['rules']) for g in want['groups'])} rules)")
+            rule_count = sum(len(g["rules"]) for g in want["groups"])
+            ok(f"PrometheusRule carries {rel(args.rules)} ({rule_count} rules)")
     for cm in by_kind(docs, "ConfigMap"):
         if cm["metadata"]["name"].endswith("-dashboard"):
             with open(args.dashboard, encoding="utf-8") as f:
@@ -533,11 +566,14 @@ def check_manifests(rendered, kind, rules_file, dashboard_file, binary, values=N
             want.pop("uid", None)
             base_title = want.pop("title")
             if got != want:
-                fail(f"dashboard ConfigMap differs from {rel(args.dashboard)} (beyond uid and title)")
-            elif not uid or not uid.startswith("cmr-bridge-") or len(uid) > 40 or title != f"{base_title} ({release_ns}/{name})":
+                fail(f"dashboard ConfigMap differs from {rel(args.dashboard)} "
+                     "(beyond uid and title)")
+            elif (not uid or not uid.startswith("cmr-bridge-") or len(uid) > 40
+                  or title != f"{base_title} ({release_ns}/{name})"):
                 fail(f"dashboard uid {uid!r} / title {title!r} do not name the release")
             else:
-                ok(f"dashboard ConfigMap carries {rel(args.dashboard)} as uid {uid}, title \"{title}\"")
+                ok(f"dashboard ConfigMap carries {rel(args.dashboard)} as uid {uid}, "
+                   f"title \"{title}\"")
     return wl
 
 
@@ -556,12 +592,15 @@ def expected_rules(rules, values, service_monitor, namespace, fullname):
                 continue
             r = json.loads(json.dumps(r))
             if name == "CmrBridgeMetricsAbsent":
+                scoped = f'cmr_bridge_build_info{{namespace="{namespace}", job="{fullname}"}}'
                 r["expr"] = r["expr"].replace("absent(cmr_bridge_build_info)",
-                                              f'absent(cmr_bridge_build_info{{namespace="{namespace}", job="{fullname}"}})')
+                                              f"absent({scoped})")
             if labels:
                 r["labels"] = {**r.get("labels", {}), **labels}
             if base and "runbook_url" in r.get("annotations", {}):
-                r["annotations"]["runbook_url"] = r["annotations"]["runbook_url"].replace("docs/runbooks.md", base)
+                annotations = r["annotations"]
+                annotations["runbook_url"] = annotations["runbook_url"].replace(
+                    "docs/runbooks.md", base)
             kept.append(r)
         if kept:
             groups.append({"name": g["name"], "rules": kept})
@@ -600,7 +639,8 @@ def render_to(tmp, name, helm, chart, values, **kw):
 
 def check_combination(path, spool, autoscaling, pdb_form, values, args):
     docs = load_docs(path)
-    wl = check_manifests(path, "StatefulSet" if spool else "Deployment", args.rules, args.dashboard, args.binary, values)
+    wl = check_manifests(path, "StatefulSet" if spool else "Deployment", args.rules,
+                         args.dashboard, args.binary, values)
     hpas = by_kind(docs, "HorizontalPodAutoscaler")
     if bool(hpas) != autoscaling:
         fail(f"HPA rendered: {bool(hpas)}, autoscaling: {autoscaling}")
@@ -608,7 +648,8 @@ def check_combination(path, spool, autoscaling, pdb_form, values, args):
         policy = ((hpa["spec"].get("behavior") or {}).get("scaleDown") or {}).get("selectPolicy")
         allowed = values.get("autoscaling.scaleDownWithSpool", False)
         if spool and not allowed and policy != "Disabled":
-            fail("spool + autoscaling: the HPA may scale down (records would wait on a removed pod's volume)")
+            fail("spool + autoscaling: the HPA may scale down "
+                 "(records would wait on a removed pod's volume)")
         elif (not spool or allowed) and policy == "Disabled":
             fail("the HPA's scale-down is disabled although nothing asks for it")
         else:
@@ -628,7 +669,8 @@ def check_combination(path, spool, autoscaling, pdb_form, values, args):
             "min50pct": ("minAvailable", "50%"), "min0": ("minAvailable", 0)}[pdb_form]
     other = "minAvailable" if want[0] == "maxUnavailable" else "maxUnavailable"
     if spec.get(want[0]) != want[1] or other in spec:
-        fail(f"PDB {pdb_form}: {want[0]}={spec.get(want[0])!r}, {other}={spec.get(other)!r}; expected {want[0]}={want[1]!r} only")
+        fail(f"PDB {pdb_form}: {want[0]}={spec.get(want[0])!r}, {other}={spec.get(other)!r}; "
+             f"expected {want[0]}={want[1]!r} only")
     elif spec.get("unhealthyPodEvictionPolicy") != "AlwaysAllow":
         fail("PDB without unhealthyPodEvictionPolicy AlwaysAllow on Kubernetes 1.37")
     else:
@@ -652,20 +694,24 @@ def cmd_matrix(args):
         with open(os.path.join(args.chart, "values.yaml"), encoding="utf-8") as f:
             chart_values = yaml.safe_load(f)
         print("chart defaults vs the binary's, for every setting the grace period is computed from")
-        for variable, value in (("CMR_BRIDGE_DRAIN_DELAY_S", chart_values["drainDelaySeconds"]),
-                                ("CMR_BRIDGE_READ_TIMEOUT_S", chart_values["webhook"]["readTimeoutSeconds"]),
-                                ("CMR_BRIDGE_DELIVERY_TIMEOUT_MS", chart_values["kafka"]["deliveryTimeoutMs"]),
-                                ("CMR_BRIDGE_SPOOL_DRAIN_S", chart_values["spool"]["drainSeconds"])):
+        for variable, value in (
+                ("CMR_BRIDGE_DRAIN_DELAY_S", chart_values["drainDelaySeconds"]),
+                ("CMR_BRIDGE_READ_TIMEOUT_S", chart_values["webhook"]["readTimeoutSeconds"]),
+                ("CMR_BRIDGE_DELIVERY_TIMEOUT_MS", chart_values["kafka"]["deliveryTimeoutMs"]),
+                ("CMR_BRIDGE_SPOOL_DRAIN_S", chart_values["spool"]["drainSeconds"])):
             if str(value) != defaults.get(variable):
-                fail(f"chart default {value} for {variable}, binary default {defaults.get(variable)}")
+                fail(f"chart default {value} for {variable}, "
+                     f"binary default {defaults.get(variable)}")
             else:
                 ok(f"{variable}: chart and binary default {value}")
         combos = 0
         for spool in (False, True):
             for autoscaling in (True, False):
                 for form, pdb_values in PDB_FORMS.items():
-                    name = f"spool-{'on' if spool else 'off'}.hpa-{'on' if autoscaling else 'off'}.pdb-{form}"
-                    values = {"spool.enabled": spool, "autoscaling.enabled": autoscaling, **pdb_values}
+                    name = (f"spool-{'on' if spool else 'off'}"
+                            f".hpa-{'on' if autoscaling else 'off'}.pdb-{form}")
+                    values = {"spool.enabled": spool, "autoscaling.enabled": autoscaling,
+                              **pdb_values}
                     path = render_to(tmp, name, args.helm, args.chart, values)
                     if path:
                         check_combination(path, spool, autoscaling, form, values, args)
@@ -681,40 +727,52 @@ def cmd_matrix(args):
         if path:
             pdb = by_kind(load_docs(path), "PodDisruptionBudget")[0]
             if "unhealthyPodEvictionPolicy" in pdb["spec"]:
-                fail("unhealthyPodEvictionPolicy rendered for Kubernetes 1.25, which does not know it")
+                fail("unhealthyPodEvictionPolicy rendered for Kubernetes 1.25, "
+                     "which does not know it")
             else:
                 ok("Kubernetes 1.25: PDB without unhealthyPodEvictionPolicy")
         values = {"podDisruptionBudget.unhealthyPodEvictionPolicy": ""}
         path = render_to(tmp, "eviction-policy-unset", args.helm, args.chart, values)
-        if path and "unhealthyPodEvictionPolicy" in by_kind(load_docs(path), "PodDisruptionBudget")[0]["spec"]:
+        if path and "unhealthyPodEvictionPolicy" in by_kind(
+                load_docs(path), "PodDisruptionBudget")[0]["spec"]:
             fail('unhealthyPodEvictionPolicy "" still renders the field')
         values = {"terminationGracePeriodSeconds": 300, "webhook.maxInFlight": 32,
-                  "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "1Gi"}}}
+                  "resources": {"requests": {"cpu": "100m", "memory": "300Mi"},
+                                "limits": {"memory": "1Gi"}}}
         path = render_to(tmp, "explicit-grace-and-memory", args.helm, args.chart, values)
         if path:
             c = bridge_container(workload(load_docs(path)))
-            if workload(load_docs(path))["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] != 300:
+            pod_spec = workload(load_docs(path))["spec"]["template"]["spec"]
+            if pod_spec["terminationGracePeriodSeconds"] != 300:
                 fail("an explicit terminationGracePeriodSeconds 300 was not kept")
-            elif c["resources"]["limits"]["memory"] != "1Gi" or c["resources"]["requests"]["memory"] != "300Mi":
+            elif (c["resources"]["limits"]["memory"] != "1Gi"
+                  or c["resources"]["requests"]["memory"] != "300Mi"):
                 fail(f"explicit memory was not kept: {c['resources']}")
             else:
-                ok("explicit grace period (300) and memory (300Mi / 1Gi, enough for 32 in flight) kept")
-        values = {"prometheusRule.enabled": True, "prometheusRule.disabled": ["CmrBridgeNoWebhooks"],
+                ok("explicit grace period (300) and memory "
+                   "(300Mi / 1Gi, enough for 32 in flight) kept")
+        values = {"prometheusRule.enabled": True,
+                  "prometheusRule.disabled": ["CmrBridgeNoWebhooks"],
                   "prometheusRule.ruleLabels": {"team": "integrations"},
-                  "prometheusRule.runbookBaseUrl": "https://git.example.com/cmr-bridge/blob/main/docs/runbooks.md",
+                  "prometheusRule.runbookBaseUrl":
+                      "https://git.example.com/cmr-bridge/blob/main/docs/runbooks.md",
                   "grafanaDashboard.enabled": True}
         path = render_to(tmp, "rules-without-servicemonitor", args.helm, args.chart, values)
         if path:
             check_manifests(path, "Deployment", args.rules, args.dashboard, args.binary, values)
-            rules = [r for g in by_kind(load_docs(path), "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"]]
-            left_out = {r["alert"] for r in rules} & {"CmrBridgeNoWebhooks", "CmrBridgeMetricsAbsent"}
+            groups = by_kind(load_docs(path), "PrometheusRule")[0]["spec"]["groups"]
+            rules = [r for g in groups for r in g["rules"]]
+            left_out = ({r["alert"] for r in rules}
+                        & {"CmrBridgeNoWebhooks", "CmrBridgeMetricsAbsent"})
             if left_out:
                 fail(f"disabled or unscraped alerts rendered: {sorted(left_out)}")
             elif any(r["labels"].get("team") != "integrations"
-                     or not r["annotations"]["runbook_url"].startswith("https://git.example.com/") for r in rules):
+                     or not r["annotations"]["runbook_url"].startswith("https://git.example.com/")
+                     for r in rules):
                 fail("a rule lacks the rule labels or the rebased runbook_url")
             else:
-                ok(f"{len(rules)} rules: CmrBridgeNoWebhooks disabled, CmrBridgeMetricsAbsent left out "
+                ok(f"{len(rules)} rules: CmrBridgeNoWebhooks disabled, "
+                   "CmrBridgeMetricsAbsent left out "
                    "without a ServiceMonitor, labels and runbook base applied")
         values = {"prometheusRule.enabled": True, "serviceMonitor.enabled": True}
         path = render_to(tmp, "rules-with-servicemonitor", args.helm, args.chart, values)
@@ -722,11 +780,14 @@ def cmd_matrix(args):
             check_manifests(path, "Deployment", args.rules, args.dashboard, args.binary, values)
         uids = set()
         for release in ("cmr-bridge", "cmr-bridge-sandbox"):
-            text, error = helm_template(args.helm, args.chart, {"grafanaDashboard.enabled": True}, release=release)
+            text, error = helm_template(args.helm, args.chart, {"grafanaDashboard.enabled": True},
+                                        release=release)
             if error:
                 fail(f"dashboard render of release {release}: {error}")
                 continue
-            cm = [d for d in yaml.safe_load_all(text) if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+            cm = [d for d in yaml.safe_load_all(text)
+                  if d and d["kind"] == "ConfigMap"
+                  and d["metadata"]["name"].endswith("-dashboard")]
             uids.add(json.loads(cm[0]["data"]["cmr-bridge.json"])["uid"])
         if len(uids) != 2:
             fail(f"two releases share the dashboard uid: {uids}")
@@ -734,17 +795,23 @@ def cmd_matrix(args):
             ok(f"two releases, two dashboard uids: {', '.join(sorted(uids))}")
 
         print("renders that must fail")
-        must_fail("grace below the drain", args.helm, args.chart, {"terminationGracePeriodSeconds": 39},
-                  "terminationGracePeriodSeconds 39 is shorter than the shutdown it must cover (40 s")
+        must_fail("grace below the drain", args.helm, args.chart,
+                  {"terminationGracePeriodSeconds": 39},
+                  "terminationGracePeriodSeconds 39 is shorter than the shutdown it must cover "
+                  "(40 s")
         must_fail("grace below the drain with the spool", args.helm, args.chart,
                   {"terminationGracePeriodSeconds": 40, "spool.enabled": True},
-                  "terminationGracePeriodSeconds 40 is shorter than the shutdown it must cover (70 s")
+                  "terminationGracePeriodSeconds 40 is shorter than the shutdown it must cover "
+                  "(70 s")
         must_fail("memory limit below in-flight bodies", args.helm, args.chart,
-                  {"resources": {"limits": {"memory": "512Mi"}}}, "resources.limits.memory 512Mi is below the 1023 Mi")
+                  {"resources": {"limits": {"memory": "512Mi"}}},
+                  "resources.limits.memory 512Mi is below the 1023 Mi")
         must_fail("memory request below the dedup cache", args.helm, args.chart,
-                  {"resources": {"requests": {"memory": "128Mi"}}}, "resources.requests.memory 128Mi is below the 255 Mi")
+                  {"resources": {"requests": {"memory": "128Mi"}}},
+                  "resources.requests.memory 128Mi is below the 255 Mi")
         must_fail("HPA without a target", args.helm, args.chart,
-                  {"autoscaling.targetCPUUtilizationPercentage": None}, "autoscaling.enabled needs a target")
+                  {"autoscaling.targetCPUUtilizationPercentage": None},
+                  "autoscaling.enabled needs a target")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish("render matrix")
@@ -806,7 +873,8 @@ def cmd_dashboard(args):
     except ValueError as e:
         fail(f"{args.dashboard} is not valid JSON: {e}")
         finish("dashboard checks")
-    ok(f"valid JSON: \"{dash.get('title')}\" (uid {dash.get('uid')}, schemaVersion {dash.get('schemaVersion')})")
+    ok(f"valid JSON: \"{dash.get('title')}\" (uid {dash.get('uid')}, "
+       f"schemaVersion {dash.get('schemaVersion')})")
     panels = []
     for p in dash.get("panels", []):
         panels.append(p)
@@ -826,7 +894,8 @@ def cmd_dashboard(args):
         for e in exprs:
             for m in metric_names(e):
                 used.setdefault(m, set()).add(f"panel \"{p['title']}\"")
-    ok(f"{len([p for p in panels if p.get('type') != 'row'])} panels, unique ids, each with a query on ${{datasource}}")
+    ok(f"{len([p for p in panels if p.get('type') != 'row'])} panels, unique ids, "
+       "each with a query on ${datasource}")
     with open(args.rules, encoding="utf-8") as f:
         rules = yaml.safe_load(f)
     for g in rules["groups"]:
@@ -843,19 +912,22 @@ def cmd_dashboard(args):
     future = set(read_list("future-metrics.txt"))
     missing = sorted(m for m in used if m not in source and m not in future)
     if missing:
-        fail("metrics neither registered in " + rel(args.src) + " nor listed in future-metrics.txt: "
+        fail("metrics neither registered in " + rel(args.src)
+             + " nor listed in future-metrics.txt: "
              + "; ".join(f"{m} ({', '.join(sorted(used[m]))})" for m in missing))
     waiting = sorted(m for m in used if m not in source and m in future)
     for m in waiting:
         print(f"  note {m} is not exported yet (future-metrics.txt): {', '.join(sorted(used[m]))}")
     for m in sorted(future & source):
         print(f"  note {m} is exported now: remove it from future-metrics.txt")
-    ok(f"{len(used)} metric names used; {len(used) - len(waiting)} exported by the source tree, {len(waiting)} future")
+    ok(f"{len(used)} metric names used; {len(used) - len(waiting)} exported by the source tree, "
+       f"{len(waiting)} future")
     finish("dashboard checks")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("env")
     e.add_argument("rendered")
