@@ -63,10 +63,16 @@ struct DedupFixture {
         body, "application/json");
   }
   // The value of an unlabelled gauge, once it equals `want` (polled up to 10 s); else the last.
+  // Polls /metrics until the gauge reads `want`. The bound is generous on purpose (a loaded
+  // 2-core CI machine with the broker on it): the reader rechecks partitions every 5 s, so the
+  // slowest case is two rechecks plus a metadata round trip and a fetch; it is not a timing check.
   static std::string gauge_once(int admin_port, const std::string& name, const std::string& want) {
+    constexpr auto kGenerousBound = 60s;
+    const auto deadline = std::chrono::steady_clock::now() + kGenerousBound;
     std::string value = "(absent)";
-    for (int i = 0; i < 100 && value != want; ++i) {
-      if (i > 0)
+    for (bool first = true; value != want && std::chrono::steady_clock::now() < deadline;
+         first = false) {
+      if (!first)
         std::this_thread::sleep_for(100ms);
       httplib::Client admin("127.0.0.1", admin_port);
       const auto res = admin.Get("/metrics");
@@ -173,7 +179,14 @@ TEST_SUITE("kafka dedup") {
     marker.topic = order_topic();
     produce_to_partition(brokers, dedup_topic, 1, marker.event_id, encode_dedup_marker(marker));
     // The reader looks for new partitions every 5 s.
-    CHECK(gauge_once(bridge->admin_port(), "cmr_bridge_dedup_markers_loaded", "1") == "1");
+    const bool loaded =
+        gauge_once(bridge->admin_port(), "cmr_bridge_dedup_markers_loaded", "1") == "1";
+    if (!loaded) {
+      for (const auto& line : bridge->output_lines())
+        if (line.find("dedup") != std::string::npos)
+          MESSAGE(line);
+    }
+    CHECK(loaded);
     CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)) == "200 duplicate");
     CHECK(read_topic(brokers, order_topic()).empty());
   }

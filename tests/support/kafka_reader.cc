@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include "kafka/kafka_admin.h"
 #include "kafka/rdkafka_handles.h"
@@ -80,16 +81,43 @@ void add_partitions(const std::string& brokers, const std::string& topic, int to
 
 void produce_to_partition(const std::string& brokers, const std::string& topic, int32_t partition,
                           const std::string& key, const std::string& value) {
-  const auto client = make_client(brokers, RD_KAFKA_PRODUCER);
-  const auto err = rd_kafka_producev(
-      client.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error(rd_kafka_err2str(err));
-  if (rd_kafka_flush(client.get(), 15000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error("no ack producing to " + topic);
+  // flush() returning NO_ERROR only means the queue is empty: the delivery report says whether
+  // the record was written. A partition created a moment ago may be unknown to this client's
+  // first metadata answer (the record then fails with UNKNOWN_PARTITION): try again, bounded.
+  auto conf =
+      value_or_throw(rdkafka::new_conf({{"bootstrap.servers", brokers}, {"log_level", "3"}}));
+  rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+  rd_kafka_conf_set_opaque(conf.get(), &delivery);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(),
+                              [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+                                *static_cast<rd_kafka_resp_err_t*>(opaque) = m->err;
+                              });
+  const auto client = value_or_throw(rdkafka::new_client(RD_KAFKA_PRODUCER, std::move(conf)));
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (attempt > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // A metadata request for the topic refreshes the client's view of its partitions.
+    const auto known = rdkafka::partition_ids(client.get(), topic, std::chrono::seconds(5));
+    if (!known || known->size() <= static_cast<std::size_t>(partition))
+      continue;
+    delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const auto err = rd_kafka_producev(
+        client.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      delivery = err;
+    } else if (rd_kafka_flush(client.get(), 15000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error("no delivery report producing to " + topic);
+    }
+    if (delivery == RD_KAFKA_RESP_ERR_NO_ERROR)
+      return;
+    if (delivery != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+      break;
+  }
+  throw std::runtime_error("producing to " + topic + " partition " + std::to_string(partition) +
+                           ": " + rd_kafka_err2str(delivery));
 }
 
 int partition_count(const std::string& brokers, const std::string& topic) {
