@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "config/env_config.h"
 #include "config/file_loaders.h"
+#include "config/settings_doc.h"
 #include "core/json_writer.h"
 #include "core/pipeline.h"
 #include "core/routing.h"
@@ -59,11 +60,8 @@ void print_help() {
          "  cmr-bridge decrypt [--event-id ID] [FILE|-]\n"
          "                              print a record with its encrypted credentials decrypted\n"
          "  cmr-bridge --version | --help\n\n"
-         "environment:\n";
-  for (const auto& variable : config_variables()) {
-    std::cout << "  " << variable.name << " (default " << variable.default_value << ")\n      "
-              << variable.description << "\n";
-  }
+         "environment:\n"
+      << settings_help();
   std::cout << "\nexit codes: 0 clean shutdown, 1 runtime failure (e.g. port in use), "
                "2 invalid configuration or usage\n";
 }
@@ -107,6 +105,8 @@ int check_config(const std::string& executable) {
   }
   for (const auto& warning : state.warnings)
     std::cerr << "config warning: " << warning << "\n";
+  for (const auto& [name, value] : describe_config(state.config))
+    std::cout << name << " = " << value << "\n";
   std::cout << "configuration is valid: " << state.routes->routes().size() << " routes, "
             << state.schemas->names().size() << " schemas from " << state.config.schema_dir << "\n";
   return kExitOk;
@@ -271,7 +271,7 @@ int serve(const std::string& executable) {
     return kExitConfig;
   }
   const Config& config = state.config;
-  set_log_level(*parse_log_level(config.log_level));
+  set_log_level(config.log_level);
 
   // Signals are taken by sigwait() on this thread only; blocked before any thread starts.
   const sigset_t signals = block_stop_signals();
@@ -477,6 +477,10 @@ int main(int argc, char** argv) {
   }
   if (command == "check-config")
     return check_config(argv[0]);
+  if (command == "config-doc") {  // hidden: regenerates docs/configuration.md
+    std::cout << configuration_markdown();
+    return kExitOk;
+  }
   if (command == "decrypt")
     return run_decrypt_command(rest);
   if (command == "redrive")

@@ -1,4 +1,6 @@
-// The service configuration: plain data, filled by src/config and validated there.
+// The service configuration: plain data with its defaults. src/config fills and validates it;
+// its settings table (src/config/settings.cc) names, describes and parses every field, and
+// prints these defaults in --help and docs/configuration.md.
 #pragma once
 
 #include <chrono>
@@ -6,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cmr_bridge/credential_mode.h"
+#include "cmr_bridge/log_level.h"
 #include "cmr_bridge/signature_scheme.h"
 
 namespace cmr_bridge {
@@ -47,7 +51,10 @@ struct DedupConfig {
 enum class RecordFormat { kCloudEventsStructured, kCloudEventsBinary };
 
 struct Config {
+  std::string config_file;  // the JSON file the settings were merged from; empty = none
   KafkaSettings kafka;
+  // The default topic names (topics, dedup.topic) are this prefix + their suffix.
+  std::string topic_prefix = "cmr.";
   TopicNames topics;
   std::vector<std::string> signing_keys;  // secrets: never logged
   ListenAddress listen{"0.0.0.0", 8080};
@@ -57,10 +64,11 @@ struct Config {
   std::chrono::milliseconds delivery_timeout{10000};
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t http_threads = 256;
+  // Slow clients: each read (headers, body) must complete within this; also bounds keep-alive.
   std::chrono::seconds read_timeout{10};
   std::string tls_cert_file;  // both set: the webhook listener serves HTTPS
-  std::string tls_key_file;   // slow clients: headers and body must arrive within
-  std::string log_level = "info";
+  std::string tls_key_file;
+  LogLevel log_level = LogLevel::kInfo;
   // Directory holding events/<event>.json; empty = the installed or source-tree default.
   std::string schema_dir;
   std::string routes_file;  // optional JSON routes file; empty = built-in table only
@@ -75,7 +83,7 @@ struct Config {
   // After SIGTERM and the last request: how long the forwarder keeps forwarding the spool while
   // Kafka acknowledges (the rest stays on disk, and its count is logged).
   std::chrono::seconds spool_drain{20};
-  std::string credentials = "passthrough";     // passthrough | redact | encrypt
+  CredentialMode credentials = CredentialMode::kPassthrough;
   std::vector<std::string> credential_fields;  // extra names, or JSON pointers ("/a/b")
   std::string encryption_keys;                 // "id:base64,..." (secret: never logged)
   std::string encryption_keys_file;            // alternative source for encryption_keys

@@ -25,9 +25,7 @@ std::map<std::string, std::string> read_environment() {
 
 CredentialPolicy load_credential_policy(const Config& config, std::vector<std::string>& errors) {
   CredentialPolicy policy;
-  policy.mode = config.credentials == "redact"    ? CredentialMode::kRedact
-                : config.credentials == "encrypt" ? CredentialMode::kEncrypt
-                                                  : CredentialMode::kPassthrough;
+  policy.mode = config.credentials;
   for (const auto& field : config.credential_fields) {
     (field.front() == '/' ? policy.pointers : policy.names).push_back(field);
   }
@@ -58,25 +56,13 @@ CredentialPolicy load_credential_policy(const Config& config, std::vector<std::s
 
 StartupState load_startup_state(const std::string& executable) {
   StartupState state;
-  std::map<std::string, std::string> env = read_environment();
-  std::vector<std::string> file_errors;
-  if (const auto file = env.find("CMR_BRIDGE_CONFIG_FILE"); file != env.end()) {
-    std::ifstream in(file->second, std::ios::binary);
-    if (!in) {
-      file_errors.push_back("CMR_BRIDGE_CONFIG_FILE: cannot read " + file->second);
-    } else {
-      const std::string text((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-      env = merge_config_file(env, text, file->second, file_errors);
-    }
-  }
-  ConfigResult loaded = load_config_from_env(env);
-  loaded.errors.insert(loaded.errors.begin(), file_errors.begin(), file_errors.end());
-  state.config = std::move(loaded.config);
-  state.errors = std::move(loaded.errors);
-  state.warnings = std::move(loaded.warnings);
-  if (!state.errors.empty())
+  auto loaded = load_config(read_environment());
+  if (!loaded) {
+    state.errors = loaded.error().messages();
     return state;
+  }
+  state.config = std::move(loaded->config);
+  state.warnings = std::move(loaded->warnings);
   state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
   auto routes = load_routes(state.config);
   if (!routes) {
@@ -86,10 +72,12 @@ StartupState load_startup_state(const std::string& executable) {
   state.routes = std::make_unique<RouteTable>(
       RouteTable::with_overrides(std::move(routes).value(), state.config.topics));
   state.credentials = load_credential_policy(state.config, state.errors);
-  std::string schema_error;
-  state.schemas = load_schemas(state.config.schema_dir, *state.routes, &schema_error);
-  if (!state.schemas)
-    state.errors.push_back(schema_error);
+  auto schemas = load_schemas(state.config.schema_dir, *state.routes);
+  if (schemas) {
+    state.schemas = std::move(schemas.value());
+  } else {
+    state.errors.push_back(schemas.error().message());
+  }
   return state;
 }
 

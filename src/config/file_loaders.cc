@@ -47,14 +47,11 @@ std::string resolve_schema_dir(const std::string& configured, const std::string&
   return CMR_BRIDGE_SOURCE_SCHEMA_DIR;
 }
 
-std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable& routes,
-                                        std::string* error) {
+Result<std::unique_ptr<SchemaSet>> load_schemas(const std::string& dir, const RouteTable& routes) {
   const fs::path events = fs::path(dir) / "events";
   std::error_code ec;
-  if (!fs::is_directory(events, ec)) {
-    *error = "CMR_BRIDGE_SCHEMA_DIR: " + events.string() + " is not a directory";
-    return nullptr;
-  }
+  if (!fs::is_directory(events, ec))
+    return Error("CMR_BRIDGE_SCHEMA_DIR: " + events.string() + " is not a directory");
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(events, ec)) {
     if (entry.is_regular_file() && entry.path().extension() == ".json")
@@ -64,29 +61,23 @@ std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable
   std::vector<SchemaSource> sources;
   for (const auto& file : files) {
     auto text = read_file(file);
-    if (!text) {
-      *error = file.string() + ": cannot be read";
-      return nullptr;
-    }
+    if (!text)
+      return Error(file.string() + ": cannot be read");
     sources.push_back({file.stem().string(), file.string(), std::move(*text)});
   }
   auto compiled = SchemaSet::compile(sources);
-  if (!compiled) {
-    *error = compiled.error().message();
-    return nullptr;
-  }
+  if (!compiled)
+    return compiled.error();
   auto set = std::move(compiled).value();
   for (const auto& event : documented_events()) {
-    if (!set->contains(event)) {
-      *error = (events / (event + ".json")).string() + ": missing (schema of a documented event)";
-      return nullptr;
-    }
+    if (!set->contains(event))
+      return Error((events / (event + ".json")).string() +
+                   ": missing (schema of a documented event)");
   }
   for (const auto& route : routes.routes()) {
     if (!route.schema.empty() && route.schema != "none" && !set->contains(route.schema)) {
-      *error = (events / (route.schema + ".json")).string() +
-               ": missing (named by the route for \"" + route.pattern + "\")";
-      return nullptr;
+      return Error((events / (route.schema + ".json")).string() +
+                   ": missing (named by the route for \"" + route.pattern + "\")");
     }
   }
   return set;

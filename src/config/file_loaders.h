@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cmr_bridge/config.h"
+#include "cmr_bridge/result.h"
 #include "core/routing.h"
 #include "core/schema_set.h"
 
@@ -20,8 +21,7 @@ std::string resolve_schema_dir(const std::string& configured, const std::string&
 
 // Compiles <dir>/events/*.json (file stem = event name). Fails when the directory, a
 // documented event's schema, or a schema a route names is missing, or a file is broken.
-std::unique_ptr<SchemaSet> load_schemas(const std::string& dir, const RouteTable& routes,
-                                        std::string* error);
+Result<std::unique_ptr<SchemaSet>> load_schemas(const std::string& dir, const RouteTable& routes);
 
 // The routes of `config.routes_file` (none when unset), to put before the built-in ones;
 // every problem found when the file cannot be read or parsed.

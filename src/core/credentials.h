@@ -13,11 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "cmr_bridge/credential_mode.h"
 #include "cmr_bridge/result.h"
 
 namespace cmr_bridge {
-
-enum class CredentialMode { kPassthrough, kRedact, kEncrypt };
 
 struct EncryptionKey {
   std::string id;

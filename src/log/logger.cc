@@ -28,14 +28,6 @@ std::string_view level_name(LogLevel level) {
 }
 }  // namespace
 
-std::optional<LogLevel> parse_log_level(std::string_view name) {
-  for (auto level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
-    if (level_name(level) == name)
-      return level;
-  }
-  return std::nullopt;
-}
-
 void set_log_level(LogLevel level) {
   g_level.store(static_cast<int>(level));
 }

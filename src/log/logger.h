@@ -9,11 +9,9 @@
 #include <string_view>
 #include <variant>
 
+#include "cmr_bridge/log_level.h"
+
 namespace cmr_bridge {
-
-enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
-
-std::optional<LogLevel> parse_log_level(std::string_view name);
 
 struct LogField {
   std::string_view name;

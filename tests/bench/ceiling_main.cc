@@ -61,7 +61,7 @@ int main(int, char** argv) {
   if (!state.errors.empty())
     return 2;
   const Config& config = state.config;
-  set_log_level(*parse_log_level(config.log_level));
+  set_log_level(config.log_level);
 
   const sigset_t signals = block_stop_signals();
 

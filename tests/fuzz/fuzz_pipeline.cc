@@ -61,7 +61,12 @@ const World& world() {
     __lsan::ScopedDisabler not_a_leak;
     auto* out = new World();
     std::string error;
-    out->schemas = load_schemas(CMR_BRIDGE_SOURCE_SCHEMA_DIR, out->routes, &error);
+    auto schemas = load_schemas(CMR_BRIDGE_SOURCE_SCHEMA_DIR, out->routes);
+    if (schemas) {
+      out->schemas = std::move(schemas.value());
+    } else {
+      error = schemas.error().message();
+    }
     out->verifier = SignatureVerifier::create(kKeys, SignatureScheme::kAuto).value();
     if (!out->schemas || !out->verifier) {
       std::fprintf(stderr, "fuzz_pipeline: setup failed: %s\n", error.c_str());

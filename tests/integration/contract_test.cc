@@ -8,8 +8,8 @@
 #include <iterator>
 #include <regex>
 
-#include "config/env_config.h"
 #include "config/file_loaders.h"
+#include "config/settings.h"
 #include "core/envelope.h"
 #include "core/routing.h"
 #include "metrics/prometheus_observer.h"
@@ -31,9 +31,9 @@ TEST_SUITE("contract") {
   TEST_CASE("every documented event has an example that parses, routes and validates") {
     const TopicNames topics;
     const auto routes = RouteTable::defaults(topics);
-    std::string error;
-    const auto schemas = load_schemas(kSchemas.string(), routes, &error);
-    REQUIRE_MESSAGE(schemas, error);
+    const auto loaded = load_schemas(kSchemas.string(), routes);
+    REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message()));
+    const auto& schemas = loaded.value();
     for (const auto& event : documented_events()) {
       CAPTURE(event);
       const std::string body = read(kSchemas / "examples" / (event + ".json"));
@@ -58,9 +58,9 @@ TEST_SUITE("contract") {
 
   TEST_CASE("the schemas reject what they must and keep extra fields") {
     const auto routes = RouteTable::defaults(TopicNames{});
-    std::string error;
-    const auto schemas = load_schemas(kSchemas.string(), routes, &error);
-    REQUIRE(schemas);
+    const auto loaded = load_schemas(kSchemas.string(), routes);
+    REQUIRE(loaded.ok());
+    const auto& schemas = loaded.value();
     const auto check = [&](const char* event, const char* data) {
       rapidjson::Document doc;
       doc.Parse(data);
@@ -102,12 +102,16 @@ TEST_SUITE("contract") {
     CHECK(refs >= 11);
   }
 
-  TEST_CASE("every configuration variable is documented in the README with its default") {
-    const std::string readme = read(fs::path(CMR_BRIDGE_SOURCE_DIR) / "README.md");
-    for (const auto& variable : config_variables()) {
-      const std::string name = variable.name;
+  TEST_CASE(
+      "every configuration variable is documented in docs/configuration.md with its default") {
+    const std::string doc = read(fs::path(CMR_BRIDGE_SOURCE_DIR) / "docs" / "configuration.md");
+    for (const auto& setting : settings()) {
+      const std::string name(setting.name);
       CAPTURE(name);
-      CHECK(readme.find(std::string("`") + variable.name + "`") != std::string::npos);
+      const auto row = doc.find("| `" + name + "` | ");
+      REQUIRE(row != std::string::npos);
+      const std::string line = doc.substr(row, doc.find('\n', row) - row);
+      CHECK(line.find(setting.default_text()) != std::string::npos);
     }
   }
 

@@ -1,3 +1,4 @@
+// Loading the configuration: environment, config file, errors and warnings, the start-up log.
 #include <doctest/doctest.h>
 
 #include "config/env_config.h"
@@ -5,20 +6,34 @@
 using namespace cmr_bridge;
 
 namespace {
-bool mentions(const ConfigResult& result, const std::string& variable) {
-  for (const auto& error : result.errors) {
+bool mentions(const Result<LoadedConfig>& result, const std::string& variable) {
+  if (result.ok())
+    return false;
+  for (const auto& error : result.error().messages()) {
     if (error.rfind(variable + ":", 0) == 0)
       return true;
   }
   return false;
 }
+
+std::size_t error_count(const Result<LoadedConfig>& result) {
+  return result.ok() ? 0 : result.error().messages().size();
+}
+
+std::string described(const Config& config, const std::string& name) {
+  for (const auto& [setting, value] : describe_config(config)) {
+    if (setting == name)
+      return value;
+  }
+  return "(not described)";
+}
 }  // namespace
 
 TEST_SUITE("config") {
   TEST_CASE("defaults apply when only the signing keys are set") {
-    const auto result = load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k1"}});
+    const auto result = load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k1"}});
     REQUIRE(result.ok());
-    const Config& c = result.config;
+    const Config& c = result->config;
     CHECK(c.kafka.brokers == "127.0.0.1:9092");
     CHECK(c.listen.host == "0.0.0.0");
     CHECK(c.listen.port == 8080);
@@ -33,16 +48,19 @@ TEST_SUITE("config") {
     CHECK(c.max_body_bytes == 1024 * 1024);
     CHECK(c.kafka.topic_partitions == 6);
     CHECK(c.dedup.topic_partitions == 1);
+    CHECK(c.log_level == LogLevel::kInfo);
+    CHECK(c.credentials == CredentialMode::kPassthrough);
+    CHECK(c.record_format == RecordFormat::kCloudEventsStructured);
   }
 
   TEST_CASE("the marker topic's partition count is its own setting; 0 is refused") {
-    const auto set = load_config_from_env(
+    const auto set = load_config_from(
         {{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "-1"}});
     REQUIRE(set.ok());
-    CHECK(set.config.dedup.topic_partitions == -1);
-    CHECK(set.config.kafka.topic_partitions == 6);
-    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
-                                         {"CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "0"}}),
+    CHECK(set->config.dedup.topic_partitions == -1);
+    CHECK(set->config.kafka.topic_partitions == 6);
+    CHECK(mentions(load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                     {"CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS", "0"}}),
                    "CMR_BRIDGE_DEDUP_TOPIC_PARTITIONS"));
   }
 
@@ -61,16 +79,16 @@ TEST_SUITE("config") {
   }
 
   TEST_CASE("signing keys are required, comma-separated and trimmed") {
-    CHECK(mentions(load_config_from_env({}), "CMR_BRIDGE_SIGNING_KEYS"));
-    const auto rotated = load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", " new , old "}});
+    CHECK(mentions(load_config_from({}), "CMR_BRIDGE_SIGNING_KEYS"));
+    const auto rotated = load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", " new , old "}});
     REQUIRE(rotated.ok());
-    CHECK(rotated.config.signing_keys == std::vector<std::string>{"new", "old"});
-    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "a,,b"}}),
+    CHECK(rotated->config.signing_keys == std::vector<std::string>{"new", "old"});
+    CHECK(mentions(load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "a,,b"}}),
                    "CMR_BRIDGE_SIGNING_KEYS"));
   }
 
   TEST_CASE("every invalid value is reported at once, each naming its variable") {
-    const auto result = load_config_from_env({
+    const auto result = load_config_from({
         {"CMR_BRIDGE_SIGNING_KEYS", "k"},
         {"CMR_BRIDGE_LISTEN", "8080"},
         {"CMR_BRIDGE_ADMIN_LISTEN", "0.0.0.0:99999"},
@@ -81,7 +99,7 @@ TEST_SUITE("config") {
         {"CMR_BRIDGE_LOG_LEVEL", "loud"},
         {"CMR_BRIDGE_KAFKA_BROKERS", "  "},
     });
-    CHECK(result.errors.size() == 8);
+    CHECK(error_count(result) == 8);
     for (const char* variable :
          {"CMR_BRIDGE_LISTEN", "CMR_BRIDGE_ADMIN_LISTEN", "CMR_BRIDGE_TIMESTAMP_TOLERANCE_S",
           "CMR_BRIDGE_SIGNATURE_SCHEME", "CMR_BRIDGE_DELIVERY_TIMEOUT_MS",
@@ -91,84 +109,162 @@ TEST_SUITE("config") {
     }
   }
 
+  TEST_CASE("an enumeration's error lists every accepted name and the value given") {
+    const auto result = load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                          {"CMR_BRIDGE_SIGNATURE_SCHEME", "md5"},
+                                          {"CMR_BRIDGE_CREDENTIALS", "hide"}});
+    REQUIRE(error_count(result) == 2);
+    CHECK(result.error().messages()[0] ==
+          "CMR_BRIDGE_SIGNATURE_SCHEME: must be auto, body-hex, body-base64, timestamp-body-hex "
+          "or timestamp-body-base64; got \"md5\"");
+    CHECK(result.error().messages()[1] ==
+          "CMR_BRIDGE_CREDENTIALS: must be passthrough, redact or encrypt; got \"hide\"");
+  }
+
+  TEST_CASE("enumerations are parsed once, at load time") {
+    const auto result = load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                          {"CMR_BRIDGE_LOG_LEVEL", " warn "},
+                                          {"CMR_BRIDGE_CREDENTIALS", "encrypt"},
+                                          {"CMR_BRIDGE_RECORD_FORMAT", "cloudevents-binary"},
+                                          {"CMR_BRIDGE_SIGNATURE_SCHEME", "timestamp-body-hex"}});
+    REQUIRE(result.ok());
+    CHECK(result->config.log_level == LogLevel::kWarn);
+    CHECK(result->config.credentials == CredentialMode::kEncrypt);
+    CHECK(result->config.record_format == RecordFormat::kCloudEventsBinary);
+    CHECK(result->config.signature_scheme == SignatureScheme::kTimestampBodyHex);
+  }
+
   TEST_CASE("the delivery timeout must stay below the sender's 60 s patience") {
-    CHECK(load_config_from_env(
+    CHECK(load_config_from(
               {{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "54999"}})
               .ok());
-    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
-                                         {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "55000"}}),
+    CHECK(mentions(load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                     {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "55000"}}),
                    "CMR_BRIDGE_DELIVERY_TIMEOUT_MS"));
   }
 
   TEST_CASE("listen addresses accept IPv6 brackets and port 0") {
     const auto result =
-        load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_LISTEN", "[::1]:0"}});
+        load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_LISTEN", "[::1]:0"}});
     REQUIRE(result.ok());
-    CHECK(result.config.listen.host == "::1");
-    CHECK(result.config.listen.port == 0);
+    CHECK(result->config.listen.host == "::1");
+    CHECK(result->config.listen.port == 0);
+    CHECK(described(result->config, "listen") == "[::1]:0");
+  }
+
+  TEST_CASE("the topic prefix renames every default topic; a single name still wins") {
+    const auto result = load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                          {"CMR_BRIDGE_TOPIC_PREFIX", "prod."},
+                                          {"CMR_BRIDGE_TOPIC_ORDER", "orders"}});
+    REQUIRE(result.ok());
+    CHECK(result->config.topics.order == "orders");
+    CHECK(result->config.topics.subscription == "prod.subscription.events");
+    CHECK(result->config.topics.prewarmup == "prod.prewarmup.events");
+    CHECK(result->config.topics.deadletter == "prod.webhooks.deadletter");
+    CHECK(result->config.dedup.topic == "prod.webhooks.dedup");
   }
 
   TEST_CASE("librdkafka properties pass through and secrets are masked in the description") {
-    const auto result = load_config_from_env({
+    const auto result = load_config_from({
         {"CMR_BRIDGE_SIGNING_KEYS", "super-secret-key"},
         {"CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL", "SASL_SSL"},
         {"CMR_BRIDGE_KAFKA_PROP_SASL_PASSWORD", "hunter2"},
+        {"CMR_BRIDGE_ENCRYPTION_KEYS", "k1:c2VjcmV0"},
     });
     REQUIRE(result.ok());
-    CHECK(result.config.kafka.extra_properties.size() == 2);
+    CHECK(result->config.kafka.extra_properties.size() == 2);
     bool saw_protocol = false;
-    for (const auto& [name, value] : describe_config(result.config)) {
+    for (const auto& [name, value] : describe_config(result->config)) {
       CHECK(value.find("hunter2") == std::string::npos);
       CHECK(value.find("super-secret-key") == std::string::npos);
+      CHECK(value.find("c2VjcmV0") == std::string::npos);
       if (name == "kafka.security.protocol")
         saw_protocol = value == "SASL_SSL";
     }
     CHECK(saw_protocol);
+    CHECK(mentions(
+        load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_KAFKA_PROP_", "1"}}),
+        "CMR_BRIDGE_KAFKA_PROP_"));
+  }
+
+  TEST_CASE("the start-up description names every setting, the spool retry included") {
+    const auto result =
+        load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_SPOOL_RETRY_MS", "250"}});
+    REQUIRE(result.ok());
+    CHECK(described(result->config, "spool_retry_ms") == "250");
+    CHECK(described(result->config, "signing_keys") == "(masked)");
+    CHECK(described(result->config, "http_threads") == "256");  // tests/bench/bench.sh reads it
+    CHECK(described(result->config, "spool_dir") == "(off)");
+    CHECK(described(result->config, "log_level") == "info");
+  }
+
+  TEST_CASE("unknown CMR_BRIDGE_ variables are warnings, not errors") {
+    const auto result = load_config_from(
+        {{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_SERVICE_HOST", "10.0.0.1"}});
+    REQUIRE(result.ok());
+    CHECK(result->warnings == std::vector<std::string>{"CMR_BRIDGE_SERVICE_HOST: unknown "
+                                                       "setting, ignored"});
   }
 
   TEST_CASE("a config file fills what the environment leaves unset; the environment wins") {
-    std::vector<std::string> errors;
-    const auto merged =
-        merge_config_file({{"CMR_BRIDGE_KAFKA_BROKERS", "from-env:9092"}},
-                          R"({"kafka_brokers": "from-file:9092", "signing_keys": ["k1", "k2"],
+    const auto result = load_config_from({{"CMR_BRIDGE_KAFKA_BROKERS", "from-env:9092"}},
+                                         ConfigFile{R"({"kafka_brokers": "from-file:9092",
+            "signing_keys": ["k1", "k2"],
             "CMR_BRIDGE_DELIVERY_TIMEOUT_MS": 2500, "dedup": false,
             "kafka_prop": {"security.protocol": "SASL_SSL"}})",
-                          "bridge.json", errors);
-    CHECK(errors.empty());
-    const auto result = load_config_from_env(merged);
+                                                    "bridge.json"});
     REQUIRE(result.ok());
-    CHECK(result.config.kafka.brokers == "from-env:9092");
-    CHECK(result.config.signing_keys == std::vector<std::string>{"k1", "k2"});
-    CHECK(result.config.delivery_timeout == std::chrono::milliseconds(2500));
-    CHECK_FALSE(result.config.dedup.enabled);
-    REQUIRE(result.config.kafka.extra_properties.size() == 1);
-    CHECK(result.config.kafka.extra_properties[0].first == "security.protocol");
+    CHECK(result->config.kafka.brokers == "from-env:9092");
+    CHECK(result->config.signing_keys == std::vector<std::string>{"k1", "k2"});
+    CHECK(result->config.delivery_timeout == std::chrono::milliseconds(2500));
+    CHECK_FALSE(result->config.dedup.enabled);
+    REQUIRE(result->config.kafka.extra_properties.size() == 1);
+    CHECK(result->config.kafka.extra_properties[0].first == "security.protocol");
   }
 
   TEST_CASE("config file problems are all reported, naming the file and the key") {
-    std::vector<std::string> errors;
-    merge_config_file({},
-                      R"({"kafka_brokrs": "x", "listen": {"host": "a"}, "signing_keys": [1, {}]})",
-                      "bridge.json", errors);
-    REQUIRE(errors.size() == 3);
+    const std::map<std::string, std::string> env = {{"CMR_BRIDGE_SIGNING_KEYS", "k"}};
+    const auto result = load_config_from(
+        env,
+        ConfigFile{R"({"kafka_brokrs": "x", "listen": {"host": "a"}, "signing_keys": [1, {}]})",
+                   "bridge.json"});
+    REQUIRE(error_count(result) == 3);
+    const auto& errors = result.error().messages();
     CHECK(errors[0] == "bridge.json: unknown setting \"kafka_brokrs\"");
     CHECK(errors[1].find("bridge.json: listen:") == 0);
     CHECK(errors[2].find("bridge.json: signing_keys:") == 0);
-    errors.clear();
-    merge_config_file({}, "{nope", "bridge.json", errors);
-    CHECK(errors.size() == 1);
+    CHECK(error_count(load_config_from(env, ConfigFile{"{nope", "bridge.json"})) == 1);
+  }
+
+  TEST_CASE("an unreadable config file is reported with the environment's own problems") {
+    const auto result =
+        load_config({{"CMR_BRIDGE_CONFIG_FILE", "/nonexistent/cmr-bridge-test/bridge.json"},
+                     {"CMR_BRIDGE_LOG_LEVEL", "loud"}});
+    CHECK(mentions(result, "CMR_BRIDGE_CONFIG_FILE"));
+    CHECK(mentions(result, "CMR_BRIDGE_LOG_LEVEL"));
+    CHECK(mentions(result, "CMR_BRIDGE_SIGNING_KEYS"));
   }
 
   TEST_CASE("topic configs are name=value pairs") {
-    const auto ok = load_config_from_env(
+    const auto ok = load_config_from(
         {{"CMR_BRIDGE_SIGNING_KEYS", "k"},
          {"CMR_BRIDGE_TOPIC_CONFIGS", "min.insync.replicas=2, retention.ms=1209600000"}});
     REQUIRE(ok.ok());
-    REQUIRE(ok.config.kafka.topic_configs.size() == 2);
-    CHECK(ok.config.kafka.topic_configs[0] ==
+    REQUIRE(ok->config.kafka.topic_configs.size() == 2);
+    CHECK(ok->config.kafka.topic_configs[0] ==
           std::pair<std::string, std::string>{"min.insync.replicas", "2"});
-    CHECK(mentions(load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
-                                         {"CMR_BRIDGE_TOPIC_CONFIGS", "retention.ms"}}),
+    CHECK(mentions(load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                     {"CMR_BRIDGE_TOPIC_CONFIGS", "retention.ms"}}),
                    "CMR_BRIDGE_TOPIC_CONFIGS"));
+  }
+
+  TEST_CASE("both TLS files or neither") {
+    CHECK(mentions(load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                                     {"CMR_BRIDGE_TLS_CERT_FILE", "/tls/cert.pem"}}),
+                   "CMR_BRIDGE_TLS_KEY_FILE"));
+    CHECK(load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"},
+                            {"CMR_BRIDGE_TLS_CERT_FILE", "/tls/cert.pem"},
+                            {"CMR_BRIDGE_TLS_KEY_FILE", "/tls/key.pem"}})
+              .ok());
   }
 }
