@@ -278,7 +278,8 @@ std::vector<Setting> build_table() {
        choice(
            [](auto& c) -> auto& { return c.signature_scheme; }, signature_schemes()),
        "`auto` (try every scheme), or pin one: `body-hex`, `body-base64`, `timestamp-body-hex`, "
-       "`timestamp-body-base64` (see Signature verification)."},
+       "`timestamp-body-base64` (see [Signature "
+       "verification](http-api.md#signature-verification))."},
       {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS",
        integer(
            [](auto& c) -> auto& { return c.delivery_timeout; }, 100, 54999),
@@ -316,7 +317,8 @@ std::vector<Setting> build_table() {
        "or broken schema fails the start, naming the file.",
        "(installed schemas)"},
       {"CMR_BRIDGE_ROUTES_FILE", text([](auto& c) -> auto& { return c.routes_file; }),
-       "JSON file of extra routes, matched before the built-in table (see Routing)."},
+       "JSON file of extra routes, matched before the built-in table (see "
+       "[Routing](records.md#routing))."},
       {"CMR_BRIDGE_RECORD_FORMAT",
        choice(
            [](auto& c) -> auto& { return c.record_format; },
@@ -358,7 +360,7 @@ std::vector<Setting> build_table() {
        "What happens to credential fields (`password`, `appPassword`, `authenticatorSecret`, plus "
        "`CMR_BRIDGE_CREDENTIAL_FIELDS`) in published data: `passthrough`, `redact` "
        "(`\"[REDACTED]\"`) or `encrypt` (AES-256-GCM per value; see `cmr-bridge decrypt` and "
-       "Credentials)."},
+       "[Credentials](credentials.md))."},
       {"CMR_BRIDGE_CREDENTIAL_FIELDS", list([](auto& c) -> auto& { return c.credential_fields; }),
        "Comma-separated extra field names (matched at any depth) or JSON pointers into data "
        "(`/a/b`) to treat as credentials."},
@@ -373,7 +375,7 @@ std::vector<Setting> build_table() {
       {"CMR_BRIDGE_SPOOL_DIR", text([](auto& c) -> auto& { return c.spool_dir; }),
        "Directory of the durable local spool. When set and Kafka cannot acknowledge in time, the "
        "verified request is fsync'd there and answered `200`, then forwarded in order (see "
-       "Delivery guarantees).",
+       "[Delivery guarantees](delivery.md)).",
        "(off)"},
       {"CMR_BRIDGE_SPOOL_MAX_BYTES",
        integer(

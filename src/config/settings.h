@@ -25,7 +25,7 @@ struct SettingCodec {
 struct Setting {
   std::string_view name;         // CMR_BRIDGE_...; a family ends in "<NAME>" (see is_family)
   SettingCodec codec;            // empty for a family: the loader handles its members
-  std::string_view description;  // Markdown: `code` spans only
+  std::string_view description;  // Markdown: `code` spans and [links](relative to docs/)
   // Shown as the default when the formatted default is empty: "(none)", "(off)", ...
   std::string_view when_unset = "(none)";
   bool required = false;

@@ -5,11 +5,18 @@
 namespace cmr_bridge {
 namespace {
 
-std::string without_code_marks(std::string_view markdown) {
+// For the terminal: `code` marks removed, [text](target) reduced to text.
+std::string plain_text(std::string_view markdown) {
   std::string out;
-  for (char ch : markdown) {
-    if (ch != '`')
+  for (std::size_t i = 0; i < markdown.size(); ++i) {
+    const char ch = markdown[i];
+    const auto close = ch == '[' ? markdown.find(']', i) : std::string_view::npos;
+    if (close != std::string_view::npos && markdown.substr(close + 1, 1) == "(") {
+      out += markdown.substr(i + 1, close - i - 1);  // the link's text, without its target
+      i = markdown.find(')', close);
+    } else if (ch != '`') {
       out.push_back(ch);
+    }
   }
   return out;
 }
@@ -70,7 +77,7 @@ std::string settings_help() {
   std::string out;
   for (const auto& setting : settings()) {
     out += "  " + std::string(setting.name) + " (default " + setting.default_text() + ")\n      " +
-           without_code_marks(setting.description) + "\n";
+           plain_text(setting.description) + "\n";
   }
   return out;
 }

@@ -5,7 +5,7 @@
 
 namespace cmr_bridge {
 
-// One entry per setting: "  NAME (default D)\n      description\n", Markdown code marks removed.
+// One entry per setting: "  NAME (default D)\n      description\n", as plain text.
 std::string settings_help();
 
 // The whole of docs/configuration.md. `cmr-bridge config-doc` prints it; a test fails when the

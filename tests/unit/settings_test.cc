@@ -89,6 +89,9 @@ TEST_SUITE("settings table") {
                       ")\n") != std::string::npos);
     }
     CHECK(help.find('`') == std::string::npos);
+    CHECK(help.find("](") == std::string::npos);
+    CHECK(help.find("see Routing)") != std::string::npos);
+    CHECK(help.find("redact (\"[REDACTED]\")") != std::string::npos);
   }
 
   TEST_CASE("docs/configuration.md is what the table generates") {
