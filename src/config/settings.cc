@@ -440,7 +440,8 @@ std::vector<Setting> build_table() {
        {},
        "Any librdkafka property: `CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` sets "
        "`security.protocol` (`_` → `.`, lower-cased). Applied last (TLS/SASL for MSK, Confluent "
-       "Cloud, Strimzi). Values of names containing password, secret, key, token or jaas are "
+       "Cloud, Strimzi); which clients each reaches: [Kafka clients](kafka-clients.md). Values of "
+       "names containing password, secret, key, token or jaas are "
        "masked in the start-up log."},
   };
 }

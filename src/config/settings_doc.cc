@@ -55,9 +55,9 @@ prints the same lines. `cmr-bridge --help` prints this list.
 )";
 
 constexpr std::string_view kProducerSettings = R"(
-Producer settings the bridge sets (override only if you know why): `enable.idempotence=true`,
-`acks=all`, `partitioner=murmur2_random` (same partition for a key as the Java clients),
-`linger.ms=2`, `compression.type=lz4`, `socket.nagle.disable=true`, `message.timeout.ms=<delivery timeout>`.
+The properties the bridge sets on its Kafka clients itself (idempotent producer, `acks=all`,
+`murmur2_random` partitioner, ...), and which `CMR_BRIDGE_KAFKA_PROP_*` properties reach which
+client: [Kafka clients](kafka-clients.md).
 
 A config file, for example:
 
