@@ -66,16 +66,16 @@ TEST_SUITE("config") {
 
   TEST_CASE(
       "the spool's drain at shutdown defaults to 20 s; 0 turns it off; above 600 is refused") {
-    const auto defaults = load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"}});
+    const auto defaults = load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}});
     REQUIRE(defaults.ok());
-    CHECK(defaults.config.spool_drain == std::chrono::seconds(20));
+    CHECK(defaults->config.spool_drain == std::chrono::seconds(20));
     const auto off =
-        load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_SPOOL_DRAIN_S", "0"}});
+        load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_SPOOL_DRAIN_S", "0"}});
     REQUIRE(off.ok());
-    CHECK(off.config.spool_drain == std::chrono::seconds(0));
-    CHECK(mentions(load_config_from_env(
-                       {{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_SPOOL_DRAIN_S", "601"}}),
-                   "CMR_BRIDGE_SPOOL_DRAIN_S"));
+    CHECK(off->config.spool_drain == std::chrono::seconds(0));
+    CHECK(mentions(
+        load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {"CMR_BRIDGE_SPOOL_DRAIN_S", "601"}}),
+        "CMR_BRIDGE_SPOOL_DRAIN_S"));
   }
 
   TEST_CASE("signing keys are required, comma-separated and trimmed") {
