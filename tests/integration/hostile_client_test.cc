@@ -246,10 +246,10 @@ TEST_CASE_FIXTURE(HostileFixture,
         std::this_thread::sleep_for(100ms);
         peak = sampler.peak();
       }
-      MESSAGE(std::string(hostile.name) << ": status " << answer.status << ", closed " << answer.closed
-                           << ", client sent " << answer.sent << " bytes in "
-                           << answer.elapsed.count() << " ms; RSS " << before / 1024
-                           << " KiB before, peak " << peak / 1024 << " KiB");
+      MESSAGE(std::string(hostile.name)
+              << ": status " << answer.status << ", closed " << answer.closed << ", client sent "
+              << answer.sent << " bytes in " << answer.elapsed.count() << " ms; RSS "
+              << before / 1024 << " KiB before, peak " << peak / 1024 << " KiB");
       CHECK(answer.status == hostile.expected_status);
       CHECK(answer.response.find("\"error\":\"" + hostile.expected_code + "\"") !=
             std::string::npos);
