@@ -23,7 +23,7 @@ std::map<std::string, std::string> read_environment() {
   return env;
 }
 
-CredentialPolicy load_credential_policy(const Config& config, std::vector<std::string>& errors) {
+Result<CredentialPolicy> load_credential_policy(const Config& config) {
   CredentialPolicy policy;
   policy.mode = config.credentials;
   for (const auto& field : config.credential_fields) {
@@ -34,51 +34,56 @@ CredentialPolicy load_credential_policy(const Config& config, std::vector<std::s
   if (!config.encryption_keys_file.empty()) {
     variable = "CMR_BRIDGE_ENCRYPTION_KEYS_FILE";
     std::ifstream in(config.encryption_keys_file, std::ios::binary);
-    if (!in) {
-      errors.push_back(variable + ": cannot read " + config.encryption_keys_file);
-      return policy;
-    }
+    if (!in)
+      return Error(variable + ": cannot read " + config.encryption_keys_file);
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
       text.pop_back();
   }
   if (!text.empty()) {
-    if (auto keys = parse_encryption_keys(text)) {
-      policy.keys = std::move(keys).value();
-    } else {
-      errors.push_back(variable + ": " + keys.error().message());
-    }
+    auto keys = parse_encryption_keys(text);
+    if (!keys)
+      return Error(variable + ": " + keys.error().message());
+    policy.keys = std::move(keys).value();
   } else if (policy.mode == CredentialMode::kEncrypt) {
-    errors.push_back("CMR_BRIDGE_ENCRYPTION_KEYS: required when CMR_BRIDGE_CREDENTIALS=encrypt");
+    return Error("CMR_BRIDGE_ENCRYPTION_KEYS: required when CMR_BRIDGE_CREDENTIALS=encrypt");
   }
   return policy;
 }
 
-StartupState load_startup_state(const std::string& executable) {
+Result<StartupState> load_startup_state(const std::string& executable) {
   StartupState state;
-  auto loaded = load_config(read_environment());
-  if (!loaded) {
-    state.errors = loaded.error().messages();
-    return state;
-  }
+  std::map<std::string, std::string> env = read_environment();
+  auto loaded = load_config(env);
+  if (!loaded)
+    return loaded.error();
   state.config = std::move(loaded->config);
   state.warnings = std::move(loaded->warnings);
   state.config.schema_dir = resolve_schema_dir(state.config.schema_dir, executable);
   auto routes = load_routes(state.config);
-  if (!routes) {
-    state.errors = routes.error().messages();
-    return state;
-  }
+  if (!routes)
+    return routes.error();
   state.routes = std::make_unique<RouteTable>(
       RouteTable::with_overrides(std::move(routes).value(), state.config.topics));
-  state.credentials = load_credential_policy(state.config, state.errors);
-  auto schemas = load_schemas(state.config.schema_dir, *state.routes);
-  if (schemas) {
+  std::vector<std::string> errors;
+  if (auto credentials = load_credential_policy(state.config))
+    state.credentials = std::move(*credentials);
+  else
+    errors.push_back(credentials.error().message());
+  if (auto schemas = load_schemas(state.config.schema_dir, *state.routes))
     state.schemas = std::move(schemas.value());
-  } else {
-    state.errors.push_back(schemas.error().message());
-  }
+  else
+    errors.push_back(schemas.error().message());
+  if (!errors.empty())
+    return Error(std::move(errors));
   return state;
+}
+
+Result<std::unique_ptr<SignatureVerifier>> create_verifier(const Config& config) {
+  auto verifier = SignatureVerifier::create(config.signing_keys, config.signature_scheme);
+  if (!verifier)
+    return Error("CMR_BRIDGE_SIGNING_KEYS: " + verifier.error().message());
+  return verifier;
 }
 
 PipelineSettings pipeline_settings_for(const StartupState& state) {

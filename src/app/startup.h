@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "cmr_bridge/config.h"
+#include "cmr_bridge/result.h"
 #include "core/credentials.h"
 #include "core/pipeline.h"
 #include "core/routing.h"
 #include "core/schema_set.h"
+#include "core/signature.h"
 #include "http/webhook_server.h"
 
 namespace cmr_bridge {
@@ -23,22 +25,24 @@ namespace cmr_bridge {
 // The process environment as a map.
 std::map<std::string, std::string> read_environment();
 
-// The credential policy, reading the key file when configured. Problems are appended to
-// `errors`, each naming its variable.
-CredentialPolicy load_credential_policy(const Config& config, std::vector<std::string>& errors);
+// The credential policy, reading the key file when configured. The error names its variable.
+Result<CredentialPolicy> load_credential_policy(const Config& config);
 
-// Everything `serve`, `check-config` and `redrive` read at start, with every problem found.
+// Everything `serve`, `check-config` and `redrive` read at start.
 struct StartupState {
   Config config;
   std::vector<std::string> warnings;
   CredentialPolicy credentials;
-  std::unique_ptr<RouteTable> routes;
-  std::unique_ptr<SchemaSet> schemas;
-  std::vector<std::string> errors;
+  std::unique_ptr<RouteTable> routes;  // never null
+  std::unique_ptr<SchemaSet> schemas;  // never null
 };
 
 // `executable` (argv[0]) locates the installed schemas when CMR_BRIDGE_SCHEMA_DIR is unset.
-StartupState load_startup_state(const std::string& executable);
+// The error lists every problem found, each naming its variable or file.
+Result<StartupState> load_startup_state(const std::string& executable);
+
+// The webhook signature verifier for CMR_BRIDGE_SIGNING_KEYS and CMR_BRIDGE_SIGNATURE_SCHEME.
+Result<std::unique_ptr<SignatureVerifier>> create_verifier(const Config& config);
 
 // The pipeline settings `serve` uses for a loaded state.
 PipelineSettings pipeline_settings_for(const StartupState& state);

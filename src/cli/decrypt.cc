@@ -59,7 +59,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
       event_id = args[++i];
     } else if (args[i].size() > 1 && args[i][0] == '-' && args[i] != "-") {
       std::cerr << "usage: cmr-bridge decrypt [--event-id ID] [FILE|-]\n";
-      return 2;
+      return kExitConfig;
     } else {
       file = args[i];
     }
@@ -77,7 +77,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
   const auto keys = parse_encryption_keys(keys_text);
   if (!keys) {
     std::cerr << "CMR_BRIDGE_ENCRYPTION_KEYS: " << keys.error().message() << "\n";
-    return 2;
+    return kExitConfig;
   }
   std::string input;
   if (file == "-") {
@@ -86,7 +86,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       std::cerr << "cannot read " << file << "\n";
-      return 2;
+      return kExitConfig;
     }
     input.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
@@ -94,7 +94,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
   doc.Parse<rapidjson::kParseIterativeFlag>(input.c_str(), input.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     std::cerr << "the input is not a JSON object\n";
-    return 2;
+    return kExitConfig;
   }
   // Structured CloudEvents record: id and data inside; a binary-mode value is the data itself.
   const bool structured = doc.HasMember("specversion") && doc.HasMember("data");
@@ -102,7 +102,7 @@ int run_decrypt_command(const std::vector<std::string>& args) {
     event_id = doc["id"].GetString();
   if (event_id.empty()) {
     std::cerr << "no event id: pass --event-id (the ce_id header of a binary-mode record)\n";
-    return 2;
+    return kExitConfig;
   }
   int decrypted = 0;
   int failed = 0;
@@ -114,9 +114,9 @@ int run_decrypt_command(const std::vector<std::string>& args) {
   std::cout << out.GetString() << "\n";
   if (failed > 0) {
     std::cerr << failed << " value(s) could not be decrypted (wrong key, event id or field)\n";
-    return 1;
+    return kExitRuntime;
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace cmr_bridge

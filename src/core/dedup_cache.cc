@@ -257,6 +257,11 @@ std::size_t DedupCache::in_flight() const {
   return held_.size();
 }
 
+void DedupCache::report_gauges(GaugeSink& sink) const {
+  sink.set(Gauge::kDedupEntries, static_cast<double>(size()));
+  sink.set(Gauge::kDedupInFlight, static_cast<double>(in_flight()));
+}
+
 std::size_t DedupCache::reserved_bytes() const {
   return settings_.capacity * sizeof(Entry) + (index_mask_ + 1) * sizeof(uint32_t);
 }

@@ -19,6 +19,7 @@
 
 #include "cmr_bridge/clock.h"
 #include "cmr_bridge/codes.h"
+#include "cmr_bridge/gauges.h"
 
 namespace cmr_bridge {
 
@@ -43,10 +44,10 @@ struct DedupSettings {
   std::chrono::seconds ttl{7 * 24 * 3600};
 };
 
-class DedupCache {
+class DedupCache final : public GaugeSource {
  public:
   DedupCache(DedupSettings settings, const Clock& clock);
-  ~DedupCache();
+  ~DedupCache() override;
   DedupCache(const DedupCache&) = delete;
   DedupCache& operator=(const DedupCache&) = delete;
 
@@ -70,6 +71,8 @@ class DedupCache {
   std::size_t in_flight() const;  // claims currently held
   // Bytes reserved for entries and index (the ring is committed by the OS as it fills).
   std::size_t reserved_bytes() const;
+  // Entries (size()) and claims held (in_flight()).
+  void report_gauges(GaugeSink& sink) const override;
 
  private:
   struct Entry {

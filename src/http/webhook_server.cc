@@ -703,4 +703,8 @@ std::size_t WebhookServer::in_flight() const {
   return impl_->in_flight.load();
 }
 
+void WebhookServer::report_gauges(GaugeSink& sink) const {
+  sink.set(Gauge::kHttpInFlight, static_cast<double>(in_flight()));
+}
+
 }  // namespace cmr_bridge

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cmr_bridge/config.h"
+#include "cmr_bridge/gauges.h"
 #include "cmr_bridge/observer.h"
 #include "core/pipeline.h"
 
@@ -33,12 +34,12 @@ struct WebhookServerSettings {
   std::string tls_key_file;
 };
 
-class WebhookServer {
+class WebhookServer final : public GaugeSource {
  public:
   // `pipeline` and `observer` are shared, not owned, and must outlive the server.
   WebhookServer(const IngestPipeline& pipeline, PipelineObserver& observer,
                 WebhookServerSettings settings);
-  ~WebhookServer();
+  ~WebhookServer() override;
 
   // False when the TLS certificate or key could not be loaded.
   bool valid() const;
@@ -58,6 +59,8 @@ class WebhookServer {
   void stop();
   // Requests being handled right now.
   std::size_t in_flight() const;
+  // in_flight().
+  void report_gauges(GaugeSink& sink) const override;
 
  private:
   struct Impl;

@@ -275,4 +275,11 @@ void DedupTopicReader::run() {
   }
 }
 
+void DedupTopicReader::report_gauges(GaugeSink& sink) const {
+  sink.set(Gauge::kDedupWarmed, warmed() ? 1 : 0);
+  sink.set(Gauge::kDedupWarmupSeconds, warmup_seconds());
+  sink.set(Gauge::kDedupMarkersLoaded, static_cast<double>(markers_loaded()));
+  sink.set(Gauge::kDedupOwnMarkersSkipped, static_cast<double>(markers_skipped()));
+}
+
 }  // namespace cmr_bridge

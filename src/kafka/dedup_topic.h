@@ -10,6 +10,7 @@
 
 #include "cmr_bridge/config.h"
 #include "cmr_bridge/dedup_store.h"
+#include "cmr_bridge/gauges.h"
 #include "cmr_bridge/result.h"
 #include "core/dedup_cache.h"
 #include "kafka/kafka_publisher.h"
@@ -50,7 +51,7 @@ class DedupMarkerWriter final : public DedupMarkerSink {
 // in batches (markers of other replicas arrive within ~100 ms). Markers whose writer header is
 // `own_writer_id` are skipped (none when it is empty). Partitions added to the topic later are
 // assigned (from their beginning) within 5 s.
-class DedupTopicReader {
+class DedupTopicReader final : public GaugeSource {
  public:
   // Fails (naming the property) when librdkafka refuses the configuration. Does not wait for
   // the cluster.
@@ -58,7 +59,7 @@ class DedupTopicReader {
                                                           std::string topic,
                                                           std::string own_writer_id,
                                                           DedupCache& cache);
-  ~DedupTopicReader();
+  ~DedupTopicReader() override;
   DedupTopicReader(const DedupTopicReader&) = delete;
   DedupTopicReader& operator=(const DedupTopicReader&) = delete;
 
@@ -67,6 +68,8 @@ class DedupTopicReader {
   // Markers applied to the cache (other writers); markers_skipped(): this process's own.
   std::size_t markers_loaded() const { return markers_loaded_.load(std::memory_order_relaxed); }
   std::size_t markers_skipped() const { return markers_skipped_.load(std::memory_order_relaxed); }
+  // warmed(), warmup_seconds(), markers_loaded() and markers_skipped().
+  void report_gauges(GaugeSink& sink) const override;
 
  private:
   struct Impl;

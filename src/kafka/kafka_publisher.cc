@@ -248,4 +248,9 @@ int KafkaPublisher::queue_depth() const {
   return rd_kafka_outq_len(impl_->handle.get());
 }
 
+void KafkaPublisher::report_gauges(GaugeSink& sink) const {
+  sink.set(Gauge::kKafkaReachable, reachable() ? 1 : 0);
+  sink.set(Gauge::kProducerQueueDepth, queue_depth());
+}
+
 }  // namespace cmr_bridge

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cmr_bridge/config.h"
+#include "cmr_bridge/gauges.h"
 #include "cmr_bridge/publisher.h"
 #include "cmr_bridge/result.h"
 
@@ -22,7 +23,7 @@ struct ProducerSettings {
   std::chrono::milliseconds probe_interval{2000};
 };
 
-class KafkaPublisher final : public Publisher {
+class KafkaPublisher final : public Publisher, public GaugeSource {
  public:
   // Fails (naming the property) when librdkafka refuses the configuration.
   static Result<std::unique_ptr<KafkaPublisher>> create(const ProducerSettings& settings);
@@ -51,6 +52,8 @@ class KafkaPublisher final : public Publisher {
   bool flush(std::chrono::milliseconds timeout);
   // Records queued or in flight, not yet reported.
   int queue_depth() const;
+  // reachable() and queue_depth().
+  void report_gauges(GaugeSink& sink) const override;
 
  private:
   struct Impl;

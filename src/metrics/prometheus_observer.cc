@@ -6,11 +6,16 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace cmr_bridge {
 namespace {
@@ -19,6 +24,55 @@ const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
 
 double seconds(std::chrono::nanoseconds d) {
   return std::chrono::duration<double>(d).count();
+}
+
+constexpr std::size_t kGaugeCount = static_cast<std::size_t>(Gauge::kCount);
+
+struct GaugeDeclaration {
+  Gauge gauge;
+  const char* name;
+  const char* help;
+};
+
+// The one place gauge names and help texts are written (README lists the names).
+constexpr GaugeDeclaration kGaugeDeclarations[] = {
+    {Gauge::kKafkaReachable, "cmr_bridge_kafka_reachable",
+     "1 when the last Kafka metadata probe succeeded."},
+    {Gauge::kProducerQueueDepth, "cmr_bridge_kafka_producer_queue_depth",
+     "Records queued or in flight in the producer."},
+    {Gauge::kDedupEntries, "cmr_bridge_dedup_entries", "eventIds remembered as published."},
+    {Gauge::kDedupInFlight, "cmr_bridge_dedup_in_flight", "eventIds being published right now."},
+    {Gauge::kDedupWarmed, "cmr_bridge_dedup_warmed",
+     "1 once the dedup topic was read to its end at start."},
+    {Gauge::kDedupWarmupSeconds, "cmr_bridge_dedup_warmup_seconds",
+     "Time the start-up read of the dedup topic took."},
+    {Gauge::kDedupMarkersLoaded, "cmr_bridge_dedup_markers_loaded",
+     "Markers of other replicas and earlier runs applied from the dedup topic since start."},
+    {Gauge::kDedupOwnMarkersSkipped, "cmr_bridge_dedup_own_markers_skipped",
+     "Markers this process wrote, read back from the dedup topic and skipped."},
+    {Gauge::kSpoolBytes, "cmr_bridge_spool_bytes", "Unforwarded bytes in the local spool."},
+    {Gauge::kSpoolRecords, "cmr_bridge_spool_records", "Unforwarded requests in the local spool."},
+    {Gauge::kSpoolOldestAgeSeconds, "cmr_bridge_spool_oldest_record_age_seconds",
+     "Age of the oldest unforwarded spooled request."},
+    {Gauge::kSpoolForwarderErrors, "cmr_bridge_spool_forwarder_errors",
+     "Forwarding attempts Kafka did not acknowledge."},
+    {Gauge::kSpoolAppendFailures, "cmr_bridge_spool_append_failures",
+     "Spool writes or fsyncs that failed."},
+    {Gauge::kHttpInFlight, "cmr_bridge_http_in_flight_requests",
+     "Webhook requests being handled right now."},
+};
+static_assert(std::size(kGaugeDeclarations) == kGaugeCount, "every Gauge is declared once");
+
+std::array<prometheus::Gauge*, kGaugeCount> register_gauges(prometheus::Registry& registry) {
+  std::array<prometheus::Gauge*, kGaugeCount> gauges{};
+  for (const auto& declaration : kGaugeDeclarations) {
+    gauges[static_cast<std::size_t>(declaration.gauge)] = &prometheus::BuildGauge()
+                                                               .Name(declaration.name)
+                                                               .Help(declaration.help)
+                                                               .Register(registry)
+                                                               .Add({});
+  }
+  return gauges;
 }
 
 using LabelValues = std::initializer_list<std::pair<const char*, std::string_view>>;
@@ -97,48 +151,17 @@ struct PrometheusObserver::Impl {
           .Name("cmr_bridge_signature_matches_total")
           .Help("Verified requests by the signature scheme that matched.")
           .Register(*registry);
-  prometheus::Gauge& kafka_reachable = prometheus::BuildGauge()
-                                           .Name("cmr_bridge_kafka_reachable")
-                                           .Help("1 when the last Kafka metadata probe succeeded.")
-                                           .Register(*registry)
-                                           .Add({});
-  prometheus::Gauge& queue_depth = prometheus::BuildGauge()
-                                       .Name("cmr_bridge_kafka_producer_queue_depth")
-                                       .Help("Records queued or in flight in the producer.")
-                                       .Register(*registry)
-                                       .Add({});
   prometheus::Family<prometheus::Counter>& dedup_results =
       prometheus::BuildCounter()
           .Name("cmr_bridge_dedup_results_total")
           .Help("Idempotency checks by result: claimed (new), duplicate, conflict, in_flight.")
           .Register(*registry);
-  prometheus::Gauge& dedup_entries =
-      gauge("cmr_bridge_dedup_entries", "eventIds remembered as published.");
-  prometheus::Gauge& dedup_in_flight =
-      gauge("cmr_bridge_dedup_in_flight", "eventIds being published right now.");
-  prometheus::Gauge& dedup_warmed =
-      gauge("cmr_bridge_dedup_warmed", "1 once the dedup topic was read to its end at start.");
-  prometheus::Gauge& dedup_warmup_seconds =
-      gauge("cmr_bridge_dedup_warmup_seconds", "Time the start-up read of the dedup topic took.");
-  prometheus::Gauge& dedup_markers_loaded =
-      gauge("cmr_bridge_dedup_markers_loaded",
-            "Markers of other replicas and earlier runs applied from the dedup topic since start.");
-  prometheus::Gauge& dedup_own_markers_skipped =
-      gauge("cmr_bridge_dedup_own_markers_skipped",
-            "Markers this process wrote, read back from the dedup topic and skipped.");
+  std::array<prometheus::Gauge*, kGaugeCount> gauges = register_gauges(*registry);
 
-  prometheus::Gauge& spool_bytes =
-      gauge("cmr_bridge_spool_bytes", "Unforwarded bytes in the local spool.");
-  prometheus::Gauge& spool_records =
-      gauge("cmr_bridge_spool_records", "Unforwarded requests in the local spool.");
-  prometheus::Gauge& spool_oldest = gauge("cmr_bridge_spool_oldest_record_age_seconds",
-                                          "Age of the oldest unforwarded spooled request.");
-  prometheus::Gauge& spool_forwarder_errors =
-      gauge("cmr_bridge_spool_forwarder_errors", "Forwarding attempts Kafka did not acknowledge.");
-  prometheus::Gauge& spool_append_failures =
-      gauge("cmr_bridge_spool_append_failures", "Spool writes or fsyncs that failed.");
-  prometheus::Gauge& in_flight =
-      gauge("cmr_bridge_http_in_flight_requests", "Webhook requests being handled right now.");
+  // Guards `sources` and the gauge values between a scrape's reports and its Collect().
+  mutable std::mutex sources_mutex;
+  std::vector<const GaugeSource*> sources;
+
   prometheus::Gauge& max_in_flight =
       gauge("cmr_bridge_http_max_in_flight_requests",
             "CMR_BRIDGE_MAX_IN_FLIGHT: webhook requests handled at once; more answer 429.");
@@ -199,36 +222,11 @@ void PrometheusObserver::on_dedup(DedupResult result) {
   impl_->dedup_results_by.get({{"result", to_string(result)}}).Increment();
 }
 
-void PrometheusObserver::set_spool_state(std::size_t bytes, std::size_t records,
-                                         double oldest_age_seconds, uint64_t forwarder_errors,
-                                         uint64_t append_failures) {
-  impl_->spool_bytes.Set(static_cast<double>(bytes));
-  impl_->spool_records.Set(static_cast<double>(records));
-  impl_->spool_oldest.Set(oldest_age_seconds);
-  impl_->spool_forwarder_errors.Set(static_cast<double>(forwarder_errors));
-  impl_->spool_append_failures.Set(static_cast<double>(append_failures));
-}
-
-void PrometheusObserver::set_in_flight(std::size_t requests) {
-  impl_->in_flight.Set(static_cast<double>(requests));
-}
-
 void PrometheusObserver::set_limits(std::size_t max_in_flight, std::size_t spool_max_bytes,
                                     std::size_t dedup_capacity) {
   impl_->max_in_flight.Set(static_cast<double>(max_in_flight));
   impl_->spool_max_bytes.Set(static_cast<double>(spool_max_bytes));
   impl_->dedup_capacity.Set(static_cast<double>(dedup_capacity));
-}
-
-void PrometheusObserver::set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
-                                         double warmup_seconds, std::size_t markers_loaded,
-                                         std::size_t own_markers_skipped) {
-  impl_->dedup_entries.Set(static_cast<double>(entries));
-  impl_->dedup_in_flight.Set(static_cast<double>(in_flight));
-  impl_->dedup_warmed.Set(warmed ? 1 : 0);
-  impl_->dedup_warmup_seconds.Set(warmup_seconds);
-  impl_->dedup_markers_loaded.Set(static_cast<double>(markers_loaded));
-  impl_->dedup_own_markers_skipped.Set(static_cast<double>(own_markers_skipped));
 }
 
 void PrometheusObserver::on_http_response(std::string_view route, int status) {
@@ -244,15 +242,37 @@ void PrometheusObserver::on_connection_cut(std::string_view reason) {
   impl_->connections_cut_by.get({{"reason", reason}}).Increment();
 }
 
-void PrometheusObserver::set_kafka_reachable(bool reachable) {
-  impl_->kafka_reachable.Set(reachable ? 1 : 0);
+PrometheusObserver::GaugeRegistration PrometheusObserver::add_gauge_source(
+    const GaugeSource& source) {
+  std::lock_guard lock(impl_->sources_mutex);
+  impl_->sources.push_back(&source);
+  return GaugeRegistration(this, &source);
 }
 
-void PrometheusObserver::set_producer_queue_depth(int depth) {
-  impl_->queue_depth.Set(depth);
+void PrometheusObserver::remove_gauge_source(const GaugeSource* source) {
+  std::lock_guard lock(impl_->sources_mutex);
+  std::erase(impl_->sources, source);
+}
+
+PrometheusObserver::GaugeRegistration::GaugeRegistration(GaugeRegistration&& other) noexcept
+    : observer_(std::exchange(other.observer_, nullptr)), source_(other.source_) {}
+
+PrometheusObserver::GaugeRegistration::~GaugeRegistration() {
+  if (observer_ != nullptr)
+    observer_->remove_gauge_source(source_);
 }
 
 std::string PrometheusObserver::scrape() const {
+  struct Sink final : GaugeSink {
+    const std::array<prometheus::Gauge*, kGaugeCount>& gauges;
+    explicit Sink(const std::array<prometheus::Gauge*, kGaugeCount>& g) : gauges(g) {}
+    void set(Gauge gauge, double value) override {
+      gauges[static_cast<std::size_t>(gauge)]->Set(value);
+    }
+  } sink(impl_->gauges);
+  std::lock_guard lock(impl_->sources_mutex);
+  for (const GaugeSource* source : impl_->sources)
+    source->report_gauges(sink);
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
 }
 

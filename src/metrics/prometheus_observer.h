@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "cmr_bridge/gauges.h"
 #include "cmr_bridge/observer.h"
 
 namespace cmr_bridge {
@@ -21,25 +22,39 @@ class PrometheusObserver final : public PipelineObserver {
   void on_http_response(std::string_view route, int status) override;
   void on_connection_cut(std::string_view reason) override;
 
-  // Gauges sampled by the admin listener right before a scrape.
-  void set_kafka_reachable(bool reachable);
-  void set_producer_queue_depth(int depth);
-  void set_spool_state(std::size_t bytes, std::size_t records, double oldest_age_seconds,
-                       uint64_t forwarder_errors, uint64_t append_failures);
-  void set_in_flight(std::size_t requests);
-  void set_dedup_state(std::size_t entries, std::size_t in_flight, bool warmed,
-                       double warmup_seconds, std::size_t markers_loaded,
-                       std::size_t own_markers_skipped);
-
-  // The limits the gauges above are measured against, from the settings, set once at start:
-  // max in flight (429 beyond), spool max bytes and dedup capacity (0 = that feature is off).
+  // The limits the gauges of the components are measured against, from the settings, set once at
+  // start: max in flight (429 beyond), spool max bytes and dedup capacity (0 = that feature is
+  // off).
   void set_limits(std::size_t max_in_flight, std::size_t spool_max_bytes,
                   std::size_t dedup_capacity);
 
-  // Prometheus text exposition format 0.0.4. Thread-safe.
+  // Keeps a gauge source registered while it lives; its destructor waits for a scrape that is
+  // reading the source, after which no scrape reads it again. Must not outlive the observer.
+  class GaugeRegistration {
+   public:
+    GaugeRegistration(GaugeRegistration&& other) noexcept;
+    GaugeRegistration& operator=(GaugeRegistration&&) = delete;
+    GaugeRegistration(const GaugeRegistration&) = delete;
+    ~GaugeRegistration();
+
+   private:
+    friend class PrometheusObserver;
+    GaugeRegistration(PrometheusObserver* observer, const GaugeSource* source)
+        : observer_(observer), source_(source) {}
+    PrometheusObserver* observer_;  // null once moved from
+    const GaugeSource* source_;
+  };
+
+  // Every scrape asks `source` for its gauges until the returned registration is destroyed.
+  [[nodiscard]] GaugeRegistration add_gauge_source(const GaugeSource& source);
+
+  // Prometheus text exposition format 0.0.4, with the registered sources' current gauges.
+  // Thread-safe.
   std::string scrape() const;
 
  private:
+  void remove_gauge_source(const GaugeSource* source);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

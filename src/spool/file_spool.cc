@@ -459,4 +459,16 @@ SpoolStats FileSpool::stats() const {
           append_failures_, sync_failures_,          accepting_};
 }
 
+void FileSpool::report_gauges(GaugeSink& sink) const {
+  const SpoolStats now = stats();
+  const double oldest_age_seconds =
+      now.oldest
+          ? std::chrono::duration<double>(std::chrono::system_clock::now() - *now.oldest).count()
+          : 0.0;
+  sink.set(Gauge::kSpoolBytes, static_cast<double>(now.bytes));
+  sink.set(Gauge::kSpoolRecords, static_cast<double>(now.records));
+  sink.set(Gauge::kSpoolOldestAgeSeconds, oldest_age_seconds);
+  sink.set(Gauge::kSpoolAppendFailures, static_cast<double>(now.append_failures));
+}
+
 }  // namespace cmr_bridge

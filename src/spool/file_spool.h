@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "cmr_bridge/gauges.h"
 #include "cmr_bridge/spool.h"
 
 namespace cmr_bridge {
@@ -43,7 +44,7 @@ struct SpoolRecovery {
   std::size_t torn_bytes = 0;  // bytes cut from segment tails (torn or corrupt writes)
 };
 
-class FileSpool final : public Spool {
+class FileSpool final : public Spool, public GaugeSource {
  public:
   // Creates the directory when missing; recovers what a previous process left (cutting torn
   // tails). nullptr with `error` naming the path when the directory cannot be used.
@@ -63,6 +64,8 @@ class FileSpool final : public Spool {
   void sync_cursor();
 
   SpoolStats stats() const;
+  // stats(), with the oldest record's age measured against the system clock now.
+  void report_gauges(GaugeSink& sink) const override;
   SpoolRecovery recovery() const { return recovery_; }
 
  private:

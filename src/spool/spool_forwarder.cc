@@ -12,11 +12,7 @@ SpoolForwarder::SpoolForwarder(FileSpool& spool, const IngestPipeline& pipeline,
       thread_([this] { run(); }) {}
 
 SpoolForwarder::~SpoolForwarder() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_.store(true);
-  }
-  stop_thread();
+  stop();
 }
 
 void SpoolForwarder::stop_thread() {
@@ -24,6 +20,18 @@ void SpoolForwarder::stop_thread() {
   if (thread_.joinable())
     thread_.join();
   spool_.sync_cursor();
+}
+
+void SpoolForwarder::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_.store(true);
+  }
+  stop_thread();
+}
+
+void SpoolForwarder::report_gauges(GaugeSink& sink) const {
+  sink.set(Gauge::kSpoolForwarderErrors, static_cast<double>(errors()));
 }
 
 std::size_t SpoolForwarder::drain_and_stop(std::chrono::milliseconds budget) {

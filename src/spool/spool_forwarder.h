@@ -1,5 +1,6 @@
 // Replays the spool to Kafka in arrival order through the pipeline's idempotent path, and
-// trims what was acknowledged. Owns one thread; joins on destruction (or in drain_and_stop).
+// trims what was acknowledged. Owns one thread; joins on destruction (or in drain_and_stop or
+// stop).
 #pragma once
 
 #include <atomic>
@@ -8,16 +9,17 @@
 #include <mutex>
 #include <thread>
 
+#include "cmr_bridge/gauges.h"
 #include "core/pipeline.h"
 #include "spool/file_spool.h"
 
 namespace cmr_bridge {
 
-class SpoolForwarder {
+class SpoolForwarder final : public GaugeSource {
  public:
   SpoolForwarder(FileSpool& spool, const IngestPipeline& pipeline,
                  std::chrono::milliseconds retry_backoff = std::chrono::seconds(1));
-  ~SpoolForwarder();
+  ~SpoolForwarder() override;
   SpoolForwarder(const SpoolForwarder&) = delete;
   SpoolForwarder& operator=(const SpoolForwarder&) = delete;
 
@@ -30,6 +32,12 @@ class SpoolForwarder {
 
   uint64_t forwarded() const { return forwarded_.load(); }
   uint64_t errors() const { return errors_.load(); }  // attempts Kafka did not acknowledge
+  // errors(); still readable after the thread stopped.
+  void report_gauges(GaugeSink& sink) const override;
+
+  // Stops after the current record without draining (the spool keeps the rest, fsync'd) and
+  // joins the thread. Idempotent; owner's thread only.
+  void stop();
 
  private:
   void run();

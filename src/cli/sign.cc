@@ -1,5 +1,3 @@
-#include "cli/commands.h"
-
 #include <httplib.h>
 
 #include <chrono>
@@ -10,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli/commands.h"
 #include "core/signature.h"
 
 namespace cmr_bridge {
@@ -103,18 +102,18 @@ constexpr const char* kSendUsage =
 int run_sign_command(const std::vector<std::string>& args) {
   const auto options = parse(args, false, kSignUsage);
   if (!options)
-    return 2;
+    return kExitConfig;
   const auto signature =
       compute_signature(options->key, options->scheme, options->timestamp, options->body);
   std::cout << "cmr-x-timestamp: " << options->timestamp << "\n"
             << "cmr-x-signature: " << signature << "\n";
-  return 0;
+  return kExitOk;
 }
 
 int run_send_command(const std::vector<std::string>& args) {
   const auto options = parse(args, true, kSendUsage);
   if (!options)
-    return 2;
+    return kExitConfig;
   const std::string& url = options->url;
   const auto scheme_end = url.find("://");
   const auto path_start = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
@@ -132,7 +131,7 @@ int run_send_command(const std::vector<std::string>& args) {
   const auto result = client.Post(path, headers, options->body, "application/json");
   if (!result) {
     std::cerr << "request failed: " << httplib::to_string(result.error()) << "\n";
-    return 1;
+    return kExitRuntime;
   }
   std::cout << "HTTP " << result->status << "\n" << result->body << "\n";
   return result->status >= 200 && result->status < 300 ? 0 : 1;

@@ -1,0 +1,153 @@
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/bridge.h"
+#include "cli/commands.h"
+#include "core/json_writer.h"
+#include "core/timestamp.h"
+#include "kafka/kafka_publisher.h"
+#include "kafka/topic_scan.h"
+#include "log/logger.h"
+
+namespace cmr_bridge {
+namespace {
+
+struct RedriveOptions {
+  ScanRange range;
+  std::vector<std::string> reasons;  // empty: every reason
+  bool dry_run = false;
+};
+
+constexpr const char* kRedriveUsage =
+    "usage: cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]... "
+    "[--dry-run]";
+
+Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& args) {
+  RedriveOptions options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const bool has_value = i + 1 < args.size();
+    const std::string& arg = args[i];
+    if (arg == "--dry-run") {
+      options.dry_run = true;
+    } else if (arg == "--reason" && has_value) {
+      options.reasons.push_back(args[++i]);
+    } else if (arg == "--from-offset" && has_value) {
+      options.range.from_offset = std::atoll(args[++i].c_str());
+    } else if ((arg == "--since" || arg == "--until") && has_value) {
+      const auto time = parse_rfc3339(args[++i]);
+      if (!time)
+        return Error(arg + " takes an RFC 3339 UTC time like 2026-11-27T10:00:00Z");
+      (arg == "--since" ? options.range.since : options.range.until) = *time;
+    } else {
+      return Error(kRedriveUsage);
+    }
+  }
+  return options;
+}
+
+std::string header(const ScannedRecord& record, const char* name) {
+  const auto it = record.headers.find(name);
+  return it == record.headers.end() ? std::string() : it->second;
+}
+
+const char* redrive_result(OutcomeKind kind) {
+  switch (kind) {
+    case OutcomeKind::kAccepted:
+      return "republished";
+    case OutcomeKind::kDuplicate:
+      return "duplicate";
+    case OutcomeKind::kDeadLettered:
+      return "conflict";
+    default:
+      return "unavailable";
+  }
+}
+
+}  // namespace
+
+int run_redrive_command(const std::string& executable, const std::vector<std::string>& args) {
+  const auto options = parse_redrive_options(args);
+  if (!options) {
+    std::cerr << options.error().message() << "\n";
+    return kExitConfig;
+  }
+  auto state = load_startup_state(executable);
+  if (!state)
+    return report_config_error(state.error());
+  set_log_level(LogLevel::kWarn);
+  BridgeOptions redrive_options;
+  redrive_options.role = BridgeRole::kRedrive;
+  auto built = Bridge::build(std::move(*state), std::move(redrive_options));
+  if (!built)
+    return report_config_error(built.error());
+  const Bridge& bridge = **built;
+  const Config& config = bridge.config();
+  if (!bridge.wait_dedup_warmed(std::chrono::seconds(60))) {
+    std::cerr << "the dedup topic " << config.dedup.topic << " could not be read within 60 s\n";
+    return kExitRuntime;
+  }
+  const IngestPipeline& pipeline = bridge.pipeline();
+
+  std::map<std::string, std::size_t> totals;
+  std::map<std::string, std::size_t> still_failing;
+  const Status scanned = scan_topic(
+      config.kafka, config.topics.deadletter, options->range, [&](const ScannedRecord& record) {
+        ++totals["read"];
+        const std::string old_reason = header(record, "cmr-dlq-reason");
+        std::string result;
+        std::string detail;
+        if (!options->reasons.empty() && std::find(options->reasons.begin(), options->reasons.end(),
+                                                   old_reason) == options->reasons.end()) {
+          result = "skipped";
+        } else {
+          const std::string timestamp = header(record, "cmr-x-timestamp");
+          const std::string scheme = header(record, "cmr-signature-scheme");
+          const auto received = parse_rfc3339(header(record, "cmr-received-time"))
+                                    .value_or(std::chrono::system_clock::now());
+          const SpooledRequest request{record.value, timestamp, scheme, received};
+          const VerifiedRequest verified = reverified(request);
+          const Decision decision = pipeline.decide(verified);
+          if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
+            const std::string reason(to_string(dead->reason));
+            result = "still_failing";
+            detail = reason + ": " + dead->detail;
+            ++still_failing[reason];
+          } else if (options->dry_run) {
+            result = "would_publish";
+          } else {
+            const Outcome outcome = pipeline.publish_once(decision, verified, false);
+            result = redrive_result(outcome.kind);
+            detail = to_string(outcome.code);
+          }
+        }
+        ++totals[result];
+        std::cout << JsonObjectWriter()
+                         .field("partition", static_cast<int64_t>(record.partition))
+                         .field("offset", record.offset)
+                         .field("eventId", header(record, "cmr-event-id"))
+                         .field("was", old_reason)
+                         .field("result", result)
+                         .field("detail", detail)
+                         .finish()
+                  << "\n";
+      });
+  bridge.kafka_publisher()->flush(config.delivery_timeout);
+  std::cout << "redrive summary:";
+  for (const auto& [name, count] : totals)
+    std::cout << " " << name << "=" << count;
+  std::cout << "\n";
+  for (const auto& [reason, count] : still_failing)
+    std::cout << "  still failing: " << reason << " x" << count << "\n";
+  if (!scanned) {
+    std::cerr << "reading " << config.topics.deadletter << " failed: " << scanned.error().message()
+              << "\n";
+    return kExitRuntime;
+  }
+  return totals["unavailable"] > 0 ? kExitRuntime : kExitOk;
+}
+
+}  // namespace cmr_bridge
