@@ -51,9 +51,9 @@ Result<CredentialPolicy> load_credential_policy(const Config& config) {
   return policy;
 }
 
-Result<StartupState> load_startup_state(const std::string& executable) {
+Result<StartupState> load_startup_state(const std::string& executable,
+                                        std::map<std::string, std::string> env) {
   StartupState state;
-  std::map<std::string, std::string> env = read_environment();
   auto loaded = load_config(env);
   if (!loaded)
     return loaded.error();

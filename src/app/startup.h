@@ -37,9 +37,11 @@ struct StartupState {
   std::unique_ptr<SchemaSet> schemas;  // never null
 };
 
-// `executable` (argv[0]) locates the installed schemas when CMR_BRIDGE_SCHEMA_DIR is unset.
-// The error lists every problem found, each naming its variable or file.
-Result<StartupState> load_startup_state(const std::string& executable);
+// `executable` (argv[0]) locates the installed schemas when CMR_BRIDGE_SCHEMA_DIR is unset;
+// `env` is the process environment unless a test passes its own. The error lists every
+// problem found, each naming its variable or file.
+Result<StartupState> load_startup_state(
+    const std::string& executable, std::map<std::string, std::string> env = read_environment());
 
 // The webhook signature verifier for CMR_BRIDGE_SIGNING_KEYS and CMR_BRIDGE_SIGNATURE_SCHEME.
 Result<std::unique_ptr<SignatureVerifier>> create_verifier(const Config& config);
