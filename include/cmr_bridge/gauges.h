@@ -9,6 +9,7 @@ namespace cmr_bridge {
 enum class Gauge {
   kKafkaReachable,          // cmr_bridge_kafka_reachable
   kProducerQueueDepth,      // cmr_bridge_kafka_producer_queue_depth
+  kPossiblyPersisted,       // cmr_bridge_kafka_possibly_persisted_records
   kHttpInFlight,            // cmr_bridge_http_in_flight_requests
   kDedupEntries,            // cmr_bridge_dedup_entries
   kDedupInFlight,           // cmr_bridge_dedup_in_flight

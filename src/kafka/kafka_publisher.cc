@@ -17,10 +17,25 @@ namespace {
 struct DeliveryWaiter {
   DeliverySignal delivered;
   DeliveryReport report;  // written by the poll thread before `delivered` is set
+  // Whoever moves this from kPending first decides: the poll thread (kReported) or the
+  // publishing thread giving up at its deadline (kAbandoned).
+  static constexpr int kPending = 0, kReported = 1, kAbandoned = 2;
+  std::atomic<int> outcome{kPending};
 };
 using WaiterRef = std::shared_ptr<DeliveryWaiter>;
 
 std::atomic<uint64_t> g_detached_failures{0};
+std::atomic<uint64_t> g_possibly_persisted{0};
+
+// A record the caller was told is not delivered, although the broker may hold it: the claim is
+// released, so a retry or the spool writes it again (the documented at-least-once duplicate).
+void count_possibly_persisted(const rd_kafka_message_t* message, const char* why) {
+  g_possibly_persisted.fetch_add(1, std::memory_order_relaxed);
+  log_warn("record possibly persisted although reported as not delivered",
+           {{"topic", rd_kafka_topic_name(message->rkt)},
+            {"code", rd_kafka_err2name(message->err)},
+            {"why", why}});
+}
 
 // Runs on the poll thread (or the thread in flush/destroy). Takes back the reference that
 // publish() handed to librdkafka as the message opaque; detached records have none.
@@ -35,6 +50,9 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
     return;
   }
   DeliveryWaiter& waiter = **ref;
+  const bool possibly_persisted =
+      message->err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_message_status(message) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     waiter.report.status = DeliveryStatus::kDelivered;
     waiter.report.partition = message->partition;
@@ -43,6 +61,16 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
     waiter.report.status = DeliveryStatus::kFailed;
     waiter.report.error = rd_kafka_err2str(message->err);
   }
+  int pending = DeliveryWaiter::kPending;
+  if (!waiter.outcome.compare_exchange_strong(pending, DeliveryWaiter::kReported,
+                                              std::memory_order_acq_rel)) {
+    // The caller gave up at its deadline and answered "not delivered".
+    if (possibly_persisted)
+      count_possibly_persisted(message, "delivered after the caller's deadline");
+    return;
+  }
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && possibly_persisted)
+    count_possibly_persisted(message, "failed with status possibly persisted");
   waiter.delivered.set();
 }
 
@@ -184,11 +212,16 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   }
   opaque.release();  // returned to us in on_delivery_report
 
-  if (!waiter->delivered.wait_until(give_up_at)) {
+  int pending = DeliveryWaiter::kPending;
+  if (!waiter->delivered.wait_until(give_up_at) &&
+      waiter->outcome.compare_exchange_strong(pending, DeliveryWaiter::kAbandoned,
+                                              std::memory_order_acq_rel)) {
     report.status = DeliveryStatus::kTimedOut;
     report.error = "no delivery report before the deadline";
     return report;
   }
+  // Reported (possibly just as the deadline passed): the report is complete once set.
+  waiter->delivered.wait_until(std::chrono::steady_clock::time_point::max());
   report.status = waiter->report.status;
   report.partition = waiter->report.partition;
   report.offset = waiter->report.offset;
@@ -209,6 +242,10 @@ bool KafkaPublisher::publish_detached(const Record& record) {
 
 uint64_t KafkaPublisher::detached_failures() const {
   return g_detached_failures.load(std::memory_order_relaxed);
+}
+
+uint64_t KafkaPublisher::possibly_persisted() const {
+  return g_possibly_persisted.load(std::memory_order_relaxed);
 }
 
 bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {
@@ -251,6 +288,7 @@ int KafkaPublisher::queue_depth() const {
 void KafkaPublisher::report_gauges(GaugeSink& sink) const {
   sink.set(Gauge::kKafkaReachable, reachable() ? 1 : 0);
   sink.set(Gauge::kProducerQueueDepth, queue_depth());
+  sink.set(Gauge::kPossiblyPersisted, static_cast<double>(possibly_persisted()));
 }
 
 }  // namespace cmr_bridge

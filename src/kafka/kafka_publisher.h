@@ -38,6 +38,10 @@ class KafkaPublisher final : public Publisher, public GaugeSource {
   bool publish_detached(const Record& record);
   // Delivery reports of detached records that failed, since start.
   uint64_t detached_failures() const;
+  // Records publish() reported as not delivered (timed out at the caller's deadline, or failed)
+  // that the broker may hold anyway: delivered after the deadline, or failed with librdkafka's
+  // status "possibly persisted". Each can show up on Kafka twice once retried or spooled.
+  uint64_t possibly_persisted() const;
 
   // True once the last metadata probe succeeded; false after a failed probe or fatal error.
   bool reachable() const { return reachable_.load(std::memory_order_acquire); }

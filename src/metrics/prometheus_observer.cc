@@ -40,6 +40,9 @@ constexpr GaugeDeclaration kGaugeDeclarations[] = {
      "1 when the last Kafka metadata probe succeeded."},
     {Gauge::kProducerQueueDepth, "cmr_bridge_kafka_producer_queue_depth",
      "Records queued or in flight in the producer."},
+    {Gauge::kPossiblyPersisted, "cmr_bridge_kafka_possibly_persisted_records",
+     "Records answered as not delivered since start that the broker may hold anyway (delivered "
+     "after the deadline, or failed as possibly persisted): at-least-once duplicates."},
     {Gauge::kDedupEntries, "cmr_bridge_dedup_entries", "eventIds remembered as published."},
     {Gauge::kDedupInFlight, "cmr_bridge_dedup_in_flight", "eventIds being published right now."},
     {Gauge::kDedupWarmed, "cmr_bridge_dedup_warmed",
