@@ -22,8 +22,11 @@ Status scan_topic(const KafkaSettings& kafka, const std::string& topic, const Sc
   const auto partitions = rdkafka::partition_ids(rk, topic, timeout);
   if (!partitions)
     return partitions.error();
-  if (partitions->empty())
+  if (partitions->empty()) {
+    if (range.missing_topic_is_empty)
+      return ok_status();
     return Error("topic " + topic + " does not exist");
+  }
 
   const rdkafka::TopicPartitionListPtr assignment(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions->size())));

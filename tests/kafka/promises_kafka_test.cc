@@ -1,0 +1,164 @@
+// Kafka tier: promises of the Kafka edge that no end-to-end test reached, checked on the real
+// publisher and the real broker (never a fake).
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kafka/kafka_publisher.h"
+#include "kafka/topic_scan.h"
+#include "support/kafka_reader.h"
+
+using namespace cmr_bridge;
+using namespace cmr_bridge::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string unique_topic(const std::string& what) {
+  return "promises." + what + "." + std::to_string(getpid()) + "." +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000000);
+}
+
+KafkaSettings test_kafka() {
+  KafkaSettings kafka;
+  kafka.brokers = test_brokers();
+  kafka.client_id = "cmr-bridge-promises-test";
+  return kafka;
+}
+
+// Runs `command` through the shell; its standard output, or nothing when it exited non-zero.
+std::optional<std::string> shell_output(const std::string& command) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe)
+    return std::nullopt;
+  std::string out;
+  std::array<char, 4096> buffer{};
+  while (const std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe.get()))
+    out.append(buffer.data(), n);
+  if (pclose(pipe.release()) != 0)
+    return std::nullopt;
+  return out;
+}
+
+// The partition the Kafka Java client's default partitioner picks for each key (murmur2 of the
+// key bytes, positive, modulo the partition count), computed by that client itself: the
+// kafka-clients jar of the broker distribution, fetched by deploy/local/kafka.sh when missing.
+std::vector<int> java_partitions(const std::vector<std::string>& keys, int partitions) {
+  const auto classpath =
+      shell_output("bash '" CMR_BRIDGE_SOURCE_DIR "/deploy/local/kafka.sh' classpath 2>/dev/null");
+  REQUIRE_MESSAGE(classpath, "deploy/local/kafka.sh classpath failed (jars not fetched)");
+  const std::string jars = classpath->substr(0, classpath->find('\n'));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("cmr-murmur2-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "JavaPartitions.java") << R"(
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.utils.Utils;
+public class JavaPartitions {
+  public static void main(String[] args) {
+    int partitions = Integer.parseInt(args[0]);
+    for (int i = 1; i < args.length; ++i) {
+      byte[] key = args[i].getBytes(StandardCharsets.UTF_8);
+      System.out.println(Utils.toPositive(Utils.murmur2(key)) % partitions);
+    }
+  }
+}
+)";
+  std::string command = "java -cp '" + jars + "' '" + (dir / "JavaPartitions.java").string() +
+                        "' " + std::to_string(partitions);
+  for (const auto& key : keys)
+    command += " '" + key + "'";
+  const auto out = shell_output(command + " 2>&1");
+  std::filesystem::remove_all(dir);
+  REQUIRE_MESSAGE(out, "java failed: " << command);
+  std::vector<int> result;
+  std::istringstream lines(*out);
+  for (std::string line; std::getline(lines, line);)
+    result.push_back(std::atoi(line.c_str()));
+  return result;
+}
+
+}  // namespace
+
+TEST_SUITE("kafka") {
+  TEST_CASE("a topic scan treats a missing topic as empty only when asked to") {
+    REQUIRE(broker_reachable(test_brokers(), 20s));
+    const std::string missing = unique_topic("missing");
+    std::size_t visited = 0;
+    ScanRange strict;
+    const Status refused = scan_topic(
+        test_kafka(), missing, strict, [&](const ScannedRecord&) { ++visited; }, 20s);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message().find("does not exist") != std::string::npos);
+
+    ScanRange lenient;
+    lenient.missing_topic_is_empty = true;
+    const Status empty = scan_topic(
+        test_kafka(), missing, lenient, [&](const ScannedRecord&) { ++visited; }, 20s);
+    CHECK(empty.ok());
+    CHECK(visited == 0);
+    CHECK(read_topic(test_brokers(), missing).empty());
+  }
+
+  TEST_CASE(
+      "a record delivered after the caller's deadline is counted as possibly persisted, once") {
+    REQUIRE(broker_reachable(test_brokers(), 20s));
+    const std::string topic = unique_topic("late");
+    create_topic(test_brokers(), topic, 1);
+    ProducerSettings settings;
+    settings.kafka = test_kafka();
+    auto publisher = KafkaPublisher::create(settings);
+    REQUIRE(publisher);
+    KafkaPublisher& producer = *publisher.value();
+    REQUIRE(producer.wait_reachable(20s));
+    const uint64_t before = producer.possibly_persisted();
+
+    // A deadline already passed: the caller is told "timed out" while the record is in flight.
+    const DeliveryReport late = producer.publish({topic, "k", "late-value", {}}, 0ms);
+    CHECK(late.status == DeliveryStatus::kTimedOut);
+    REQUIRE(producer.flush(20s));
+    CHECK(read_topic(test_brokers(), topic).size() == 1);
+    CHECK(producer.possibly_persisted() == before + 1);
+
+    // A record awaited until its report is not counted.
+    const DeliveryReport awaited = producer.publish({topic, "k", "awaited-value", {}}, 20s);
+    CHECK(awaited.status == DeliveryStatus::kDelivered);
+    CHECK(producer.possibly_persisted() == before + 1);
+  }
+
+  TEST_CASE("a key lands on the partition the Kafka Java client's partitioner picks (murmur2)") {
+    REQUIRE(broker_reachable(test_brokers(), 20s));
+    constexpr int kPartitions = 7;
+    const std::string topic = unique_topic("murmur2");
+    create_topic(test_brokers(), topic, kPartitions);
+    std::vector<std::string> keys = {
+        "ORD-1", "ORD-2", "a", "order-with-a-longer-key-0123456789", "SUB-42", "key with spaces"};
+    for (int i = 0; i < 40; ++i)
+      keys.push_back("ORDER" + std::to_string(i * 7919));
+    const std::vector<int> expected = java_partitions(keys, kPartitions);
+    REQUIRE(expected.size() == keys.size());
+
+    ProducerSettings settings;
+    settings.kafka = test_kafka();
+    auto publisher = KafkaPublisher::create(settings);
+    REQUIRE(publisher);
+    REQUIRE(publisher.value()->wait_reachable(20s));
+    publisher.value()->prepare_topics({topic}, 20s);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      CAPTURE(keys[i]);
+      const DeliveryReport report = publisher.value()->publish({topic, keys[i], "v", {}}, 20s);
+      REQUIRE(report.status == DeliveryStatus::kDelivered);
+      CHECK(report.partition == expected[i]);
+    }
+  }
+}
