@@ -107,6 +107,10 @@ void add_kafka_properties(const std::map<std::string, std::string>& env, Config&
     }
     for (auto& ch : property)
       ch = ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (const auto problem = breaks_delivery_guarantee(property, it->second)) {
+      errors.push_back(it->first + ": " + *problem);
+      continue;
+    }
     config.kafka.extra_properties.emplace_back(property, it->second);
   }
 }

@@ -442,7 +442,10 @@ std::vector<Setting> build_table() {
        "`security.protocol` (`_` → `.`, lower-cased). Applied last (TLS/SASL for MSK, Confluent "
        "Cloud, Strimzi); which clients each reaches: [Kafka clients](kafka-clients.md). Values of "
        "names containing password, secret, key, token or jaas are "
-       "masked in the start-up log."},
+       "masked in the start-up log. Refused at start (a config error naming the variable), "
+       "since they would break what a 200 promises: `acks` other than `all`/`-1`, "
+       "`enable.idempotence` other than `true`, `max.in.flight(.requests.per.connection)` "
+       "outside 1-5."},
   };
 }
 
@@ -466,6 +469,27 @@ const Setting* find_setting(std::string_view name) {
       return &setting;
   }
   return nullptr;
+}
+
+std::optional<std::string> breaks_delivery_guarantee(std::string_view property,
+                                                     std::string_view value) {
+  if (property == "acks" || property == "request.required.acks") {
+    if (value != "all" && value != "-1")
+      return std::string(
+          "would weaken acks=all (a 200 promises the record is on every in-sync "
+          "replica); only all or -1 is accepted");
+  } else if (property == "enable.idempotence") {
+    if (value != "true")
+      return std::string(
+          "would turn off the idempotent producer (retries could duplicate or "
+          "reorder records); only true is accepted");
+  } else if (property == "max.in.flight.requests.per.connection" || property == "max.in.flight") {
+    int requests = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), requests);
+    if (error != std::errc() || end != value.data() + value.size() || requests < 1 || requests > 5)
+      return std::string("must be 1 to 5 (more breaks ordering with the idempotent producer)");
+  }
+  return std::nullopt;
 }
 
 bool is_secret_kafka_property(std::string_view property) {

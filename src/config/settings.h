@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +51,11 @@ inline constexpr std::string_view kKafkaPropertyPrefix = "CMR_BRIDGE_KAFKA_PROP_
 
 // Whether a librdkafka property's value is masked in the start-up log (passwords, keys, ...).
 bool is_secret_kafka_property(std::string_view property);
+
+// Why an override of `property` (lower-case, dotted) to `value` would break the producer's
+// delivery guarantees (acks=all, idempotence, at most 5 requests in flight, so retries neither
+// lose nor reorder); nothing when it keeps them. Such overrides are refused at start.
+std::optional<std::string> breaks_delivery_guarantee(std::string_view property,
+                                                     std::string_view value);
 
 }  // namespace cmr_bridge

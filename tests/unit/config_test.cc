@@ -206,6 +206,35 @@ TEST_SUITE("config") {
                                                        "setting, ignored"});
   }
 
+  TEST_CASE("librdkafka overrides that would break the delivery guarantees are refused by name") {
+    const auto with = [](const std::string& variable, const std::string& value) {
+      return load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {variable, value}});
+    };
+    for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
+             {"CMR_BRIDGE_KAFKA_PROP_ACKS", "1"},
+             {"CMR_BRIDGE_KAFKA_PROP_ACKS", "0"},
+             {"CMR_BRIDGE_KAFKA_PROP_REQUEST_REQUIRED_ACKS", "1"},
+             {"CMR_BRIDGE_KAFKA_PROP_ENABLE_IDEMPOTENCE", "false"},
+             {"CMR_BRIDGE_KAFKA_PROP_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION", "6"},
+             {"CMR_BRIDGE_KAFKA_PROP_MAX_IN_FLIGHT", "0"},
+             {"CMR_BRIDGE_KAFKA_PROP_MAX_IN_FLIGHT", "many"},
+         }) {
+      CAPTURE(variable);
+      CAPTURE(value);
+      CHECK(mentions(with(variable, value), variable));
+    }
+    for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
+             {"CMR_BRIDGE_KAFKA_PROP_ACKS", "all"},
+             {"CMR_BRIDGE_KAFKA_PROP_ACKS", "-1"},
+             {"CMR_BRIDGE_KAFKA_PROP_ENABLE_IDEMPOTENCE", "true"},
+             {"CMR_BRIDGE_KAFKA_PROP_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION", "5"},
+         }) {
+      CAPTURE(variable);
+      CAPTURE(value);
+      CHECK(with(variable, value).ok());
+    }
+  }
+
   TEST_CASE("a config file fills what the environment leaves unset; the environment wins") {
     const auto result = load_config_from({{"CMR_BRIDGE_KAFKA_BROKERS", "from-env:9092"}},
                                          ConfigFile{R"({"kafka_brokers": "from-file:9092",
