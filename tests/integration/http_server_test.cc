@@ -200,7 +200,9 @@ TEST_SUITE("http") {
 
   TEST_CASE_FIXTURE(ServerFixture,
                     "a retried delivery answers 200 duplicate without a second record") {
-    REQUIRE(post_signed(kDomainOrderSuccess)->status == 200);
+    const auto first = post_signed(kDomainOrderSuccess);
+    REQUIRE(first);
+    REQUIRE(first->status == 200);
     const auto retry = post_signed(kDomainOrderSuccess);
     REQUIRE(retry);
     CHECK(retry->status == 200);

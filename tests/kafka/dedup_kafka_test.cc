@@ -219,7 +219,7 @@ TEST_SUITE("kafka dedup") {
     std::string changed = kDomainOrderSuccess;
     changed.replace(changed.find("15.88"), 5, "99.99");
     const auto res = post(bridge->port(), changed);
-    CHECK(status_of(res) == "200 dead_lettered");
+    REQUIRE(status_of(res) == "200 dead_lettered");
     CHECK(res->body.find("eventid_conflict") != std::string::npos);
     CHECK(read_topic(brokers, order_topic()).size() == 1);
     const auto dlq = read_topic(brokers, dlq_topic());
