@@ -232,6 +232,8 @@ TEST_SUITE("kafka") {
     CHECK(records[0].value == unknown);
     CHECK(records[0].headers.at("cmr-dlq-reason") == "unroutable_event");
     CHECK(records[0].headers.at("cmr-event-id") == "DRS1");
+    CHECK(records[0].headers.at("cmr-event") == "domain.renewal.success");
+    CHECK(records[0].key == "DRS1");  // an unroutable envelope's dead letter is keyed by eventId
     CHECK(records[1].value == truncated);
     CHECK(records[1].headers.at("cmr-dlq-reason") == "invalid_json");
     CHECK(read_topic(brokers, topics.order).empty());

@@ -2,11 +2,14 @@
 // concurrent requests, restarts and two bridge processes, against the real broker.
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <openssl/sha.h>
+#include <rapidjson/document.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "core/dedup_cache.h"
@@ -163,6 +166,39 @@ TEST_SUITE("kafka dedup") {
     const auto markers = read_topic(brokers, prefix + "webhooks.dedup");
     REQUIRE(markers.size() == 1);
     CHECK(markers[0].headers.at("cmr-dedup-writer").size() == 32);
+
+    // The documented marker: key = eventId, value {"firstSeen","bodyHash","topic","partition",
+    // "offset"} naming where the event was published; bodyHash = SHA-256(body)[0..8) in hex.
+    CHECK(markers[0].key == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+    const auto published = read_topic(brokers, order_topic());
+    REQUIRE(published.size() == 1);
+    rapidjson::Document marker;
+    marker.Parse(markers[0].value.c_str());
+    REQUIRE_MESSAGE(marker.IsObject(), markers[0].value);
+    CHECK(marker.MemberCount() == 5);
+    REQUIRE(marker.HasMember("firstSeen"));
+    CHECK(marker["firstSeen"].IsString());
+    REQUIRE(marker.HasMember("bodyHash"));
+    REQUIRE(marker["bodyHash"].IsString());
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(kDomainOrderSuccess.data()),
+           kDomainOrderSuccess.size(), digest);
+    std::string expected_hash;
+    for (int i = 0; i < 8; ++i) {
+      char hex[3];
+      std::snprintf(hex, sizeof hex, "%02x", digest[i]);
+      expected_hash += hex;
+    }
+    CHECK(std::string(marker["bodyHash"].GetString()) == expected_hash);
+    REQUIRE(marker.HasMember("topic"));
+    REQUIRE(marker["topic"].IsString());
+    CHECK(std::string(marker["topic"].GetString()) == order_topic());
+    REQUIRE(marker.HasMember("partition"));
+    REQUIRE(marker["partition"].IsInt());
+    CHECK(marker["partition"].GetInt() == published[0].partition);
+    REQUIRE(marker.HasMember("offset"));
+    REQUIRE(marker["offset"].IsInt64());
+    CHECK(marker["offset"].GetInt64() == published[0].offset);
   }
 
   TEST_CASE_FIXTURE(DedupFixture,
