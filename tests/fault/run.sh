@@ -15,7 +15,9 @@ trap cleanup EXIT
 
 # A clean broker each run: scenarios must not see an earlier run's data.
 if [ -d "$build/fault-kafka/data" ]; then "${fault_broker[@]}" reset >/dev/null; fi
-rm -rf "$build"/fault-spool-* "$build/fault-results.md"
+# The results table: $CMR_BRIDGE_FAULT_RESULTS (as the test writes it) or <build>/fault-results.md.
+results=${CMR_BRIDGE_FAULT_RESULTS:-$build/fault-results.md}
+rm -rf "$build"/fault-spool-* "$results"
 if [ "${1:-}" = "--scenario" ]; then
   pattern=${2:?--scenario needs a doctest name pattern}
   repeat=1
@@ -31,11 +33,11 @@ if [ "${1:-}" = "--scenario" ]; then
   done
   echo
   echo "Scenarios '$pattern': $passed of $repeat runs passed ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores):"
-  cat "$build/fault-results.md"
+  cat "$results"
   [ "$passed" -eq "$repeat" ]
   exit
 fi
 ctest --test-dir "$build" --output-on-failure --no-tests=error -L fault
 echo
 echo "Fault scenarios ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores):"
-cat "$build/fault-results.md"
+cat "$results"
