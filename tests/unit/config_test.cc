@@ -208,7 +208,7 @@ TEST_SUITE("config") {
 
   TEST_CASE("librdkafka overrides that would break the delivery guarantees are refused by name") {
     const auto with = [](const std::string& variable, const std::string& value) {
-      return load_config_from_env({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {variable, value}});
+      return load_config_from({{"CMR_BRIDGE_SIGNING_KEYS", "k"}, {variable, value}});
     };
     for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
              {"CMR_BRIDGE_KAFKA_PROP_ACKS", "1"},
