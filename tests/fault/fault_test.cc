@@ -205,7 +205,7 @@ class Sender {
 struct Tally {
   std::size_t sent = 0, acked = 0, spooled = 0, found = 0, lost = 0, duplicated = 0, gave_up = 0,
               cut_off = 0, order_violations = 0;
-  // The bridge's cmr_bridge_kafka_possibly_persisted_total at the end of the run: the
+  // The bridge's cmr_bridge_kafka_possibly_persisted_records at the end of the run: the
   // documented at-least-once duplicates. -1 when the bridge could not be asked (killed).
   long possibly_persisted = -1;
   std::size_t explained_duplicates() const {
@@ -371,12 +371,12 @@ struct FaultFixture {
     if (spool_on)
       wait_spool_drained(bridge);
   }
-  // cmr_bridge_kafka_possibly_persisted_total of a running bridge.
+  // cmr_bridge_kafka_possibly_persisted_records of a running bridge.
   static long possibly_persisted(const BridgeProcess& bridge) {
     httplib::Client admin("127.0.0.1", bridge.admin_port());
     const auto res = admin.Get("/metrics");
     REQUIRE_MESSAGE(res, "the admin listener did not answer /metrics");
-    const std::string name = "\ncmr_bridge_kafka_possibly_persisted_total ";
+    const std::string name = "\ncmr_bridge_kafka_possibly_persisted_records ";
     const auto at = res->body.find(name);
     REQUIRE_MESSAGE(at != std::string::npos, "no " << name.substr(1) << "series in /metrics");
     return std::atol(res->body.c_str() + at + name.size());
