@@ -30,7 +30,8 @@ enum class OutcomeKind : uint8_t {
   kInFlight,      // the same eventId is being published by another request right now
   kUnauthorized,  // signature or timestamp check failed; nothing stored
   kUnavailable,   // Kafka did not ack in time or failed; nothing promised, sender retries
-  kRejected,      // refused before verification (size, method, path, content type, headers)
+  kRejected,      // refused before verification (size, method, path, content type, headers),
+                  // or verified but never publishable (unpublishable)
   kOverloaded,    // too many requests in flight; sender retries
 };
 
@@ -44,6 +45,7 @@ enum class OutcomeCode : uint8_t {
   kUnroutableEvent,
   kSchemaViolation,
   kEventIdConflict,
+  kPublishRejected,
   kEventInFlight,
   // Signature and timestamp checks.
   kMissingSignature,
@@ -57,6 +59,7 @@ enum class OutcomeCode : uint8_t {
   // Kafka or the spool could not make the request durable.
   kDeliveryTimeout,
   kDeliveryFailed,
+  kUnpublishable,
   kProducerQueueFull,
   kSpoolFull,
   kSpoolUnavailable,
@@ -106,6 +109,8 @@ inline constexpr auto kOutcomeCodes = std::to_array<OutcomeCodeInfo>({
      RetryAfter::kNever},
     {OutcomeCode::kEventIdConflict, "eventid_conflict", OutcomeKind::kDeadLettered, 200,
      RetryAfter::kNever},
+    {OutcomeCode::kPublishRejected, "publish_rejected", OutcomeKind::kDeadLettered, 200,
+     RetryAfter::kNever},
     {OutcomeCode::kEventInFlight, "event_in_flight", OutcomeKind::kInFlight, 409,
      RetryAfter::kPipelineSetting},
     {OutcomeCode::kMissingSignature, "missing_signature", OutcomeKind::kUnauthorized, 401,
@@ -128,6 +133,7 @@ inline constexpr auto kOutcomeCodes = std::to_array<OutcomeCodeInfo>({
      RetryAfter::kPipelineSetting},
     {OutcomeCode::kDeliveryFailed, "delivery_failed", OutcomeKind::kUnavailable, 503,
      RetryAfter::kPipelineSetting},
+    {OutcomeCode::kUnpublishable, "unpublishable", OutcomeKind::kRejected, 422, RetryAfter::kNever},
     {OutcomeCode::kProducerQueueFull, "producer_queue_full", OutcomeKind::kUnavailable, 503,
      RetryAfter::kPipelineSetting},
     {OutcomeCode::kSpoolFull, "spool_full", OutcomeKind::kUnavailable, 503,

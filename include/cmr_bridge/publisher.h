@@ -27,6 +27,8 @@ enum class DeliveryStatus {
   kFailed,     // definitively not written (broker error, unknown topic, message timed out)
   kTimedOut,   // no delivery report before the caller's deadline; outcome unknown
   kQueueFull,  // the local producer queue refused the record; nothing was sent
+  kRejected,   // definitively not written, and retrying the same record can never succeed
+               // (too large, unknown topic, not authorized, invalid record)
 };
 
 struct DeliveryReport {

@@ -111,7 +111,7 @@ Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedReq
                                      bool dead_letter_conflicts) const {
   const DedupIdentity* dedup = dedup_identity(decision);
   if (dedup == nullptr || parts_.dedup == nullptr) {
-    return deliver(decision, request.signature_scheme);
+    return deliver(decision, request);
   }
   if (const auto* duplicate = std::get_if<KnownDuplicateDecision>(&decision)) {
     parts_.observer.on_dedup(DedupResult::kDuplicate);
@@ -154,7 +154,7 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
     case DedupResult::kClaimed:
       break;
   }
-  Outcome outcome = deliver(decision, request.signature_scheme);
+  Outcome outcome = deliver(decision, request);
   if (outcome.kind != OutcomeKind::kAccepted) {
     parts_.dedup->release(key);
     return outcome;
@@ -232,9 +232,19 @@ DeadLetterDecision IngestPipeline::dead_letter(const VerifiedRequest& request, O
   return decision;
 }
 
-Outcome IngestPipeline::deliver(const Decision& decision, std::string_view signature_scheme) const {
+Outcome IngestPipeline::deliver(const Decision& decision, const VerifiedRequest& request) const {
+  const std::string_view signature_scheme = request.signature_scheme;
   if (const auto* publish = std::get_if<PublishDecision>(&decision)) {
-    return deliver(publish->id, publish->record, OutcomeCode::kNone, {}, signature_scheme);
+    Outcome outcome =
+        deliver(publish->id, publish->record, OutcomeCode::kNone, {}, signature_scheme);
+    if (outcome.code != OutcomeCode::kUnpublishable)
+      return outcome;
+    // Kafka will never take this record: keep the signed bytes on the dead-letter topic with
+    // the reason, rather than answering 503 (or spooling) for a retry that cannot succeed.
+    const DeadLetterDecision rejected =
+        dead_letter(request, OutcomeCode::kPublishRejected, outcome.message, publish->id);
+    return deliver(rejected.id, rejected.record, rejected.reason, rejected.detail,
+                   signature_scheme);
   }
   if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
     return deliver(dead->id, dead->record, dead->reason, dead->detail, signature_scheme);
@@ -277,6 +287,10 @@ Outcome IngestPipeline::deliver(const EventIdentity& id, const Record& record,
       code = OutcomeCode::kProducerQueueFull;
       message = "the producer queue is full; retry later";
       break;
+    case DeliveryStatus::kRejected:
+      code = OutcomeCode::kUnpublishable;
+      message = "Kafka can never accept this record on topic " + record.topic + ": " + report.error;
+      break;
     default:
       message = "Kafka did not accept the event: " + report.error;
       break;
@@ -284,7 +298,8 @@ Outcome IngestPipeline::deliver(const EventIdentity& id, const Record& record,
   Outcome outcome = outcome_for(id, code, signature_scheme);
   outcome.topic = record.topic;
   outcome.message = std::move(message);
-  outcome.retry_after = settings_.retry_after;
+  if (info(code).retry_after != RetryAfter::kNever)
+    outcome.retry_after = settings_.retry_after;
   return outcome;
 }
 

@@ -141,7 +141,8 @@ class IngestPipeline {
   // Writes the record of a publish or dead-letter decision and waits for the delivery report.
   Outcome deliver(const EventIdentity& id, const Record& record, OutcomeCode delivered_code,
                   std::string_view delivered_detail, std::string_view signature_scheme) const;
-  Outcome deliver(const Decision& decision, std::string_view signature_scheme) const;
+  // A PublishDecision that Kafka can never accept is dead-lettered as publish_rejected.
+  Outcome deliver(const Decision& decision, const VerifiedRequest& request) const;
   // Keeps a verified request in the spool; accepted ("spooled") once it is fsync'd.
   Outcome spool(const VerifiedRequest& request, const EventIdentity& id) const;
 

@@ -1,5 +1,6 @@
 #include "kafka/kafka_publisher.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -39,7 +40,7 @@ void count_possibly_persisted(const rd_kafka_message_t* message, const char* why
 
 // Runs on the poll thread (or the thread in flush/destroy). Takes back the reference that
 // publish() handed to librdkafka as the message opaque; detached records have none.
-void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
+void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   std::unique_ptr<WaiterRef> ref(static_cast<WaiterRef*>(message->_private));
   if (!ref) {
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -58,7 +59,7 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
     waiter.report.partition = message->partition;
     waiter.report.offset = message->offset;
   } else {
-    waiter.report.status = DeliveryStatus::kFailed;
+    waiter.report.status = failure_status(message->err, *static_cast<bool*>(opaque));
     waiter.report.error = rd_kafka_err2str(message->err);
   }
   int pending = DeliveryWaiter::kPending;
@@ -95,8 +96,31 @@ rd_kafka_resp_err_t enqueue(rd_kafka_t* producer, const Record& record, void* op
 
 }  // namespace
 
+DeliveryStatus failure_status(int librdkafka_error_code, bool unknown_topic_is_permanent) {
+  switch (static_cast<rd_kafka_resp_err_t>(librdkafka_error_code)) {
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return unknown_topic_is_permanent ? DeliveryStatus::kRejected : DeliveryStatus::kFailed;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+      return DeliveryStatus::kQueueFull;
+    // The record is larger than the producer's message.max.bytes or the topic's
+    // max.message.bytes: it stays too large on every retry.
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return DeliveryStatus::kRejected;
+    default:
+      return DeliveryStatus::kFailed;
+  }
+}
+
 struct KafkaPublisher::Impl {
   ProducerSettings settings;
+  bool unknown_topic_is_permanent = false;  // constant after create()
   rdkafka::ClientPtr handle;
   std::mutex prepared_mutex;
   std::vector<rdkafka::TopicPtr> prepared_topics;  // released before `handle` (declared after it)
@@ -131,13 +155,30 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::create(const ProducerSet
       });
   if (!conf)
     return conf.error();
+  if (!settings.kafka.create_topics) {
+    // Nobody creates a missing topic: one still unknown after this long fails its records with
+    // a permanent error (dead-lettered) instead of timing them out as transient. librdkafka's
+    // default is 30 s, far beyond the delivery timeout.
+    const std::string propagation =
+        std::to_string(std::max<int64_t>(settings.message_timeout.count() / 2, 1));
+    char error[256];
+    if (rd_kafka_conf_set(conf->get(), "topic.metadata.propagation.max.ms", propagation.c_str(),
+                          error, sizeof error) != RD_KAFKA_CONF_OK)
+      return Error(std::string("topic.metadata.propagation.max.ms: ") + error);
+  }
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &on_delivery_report);
+  // The delivery-report callback's opaque: whether an unknown topic is permanent.
+  static bool kUnknownTopicPermanent = true;
+  static bool kUnknownTopicTransient = false;
+  rd_kafka_conf_set_opaque(conf->get(), settings.kafka.create_topics ? &kUnknownTopicTransient
+                                                                     : &kUnknownTopicPermanent);
   auto handle = rdkafka::new_client(RD_KAFKA_PRODUCER, std::move(conf).value());
   if (!handle)
     return handle.error();
 
   auto impl = std::make_unique<Impl>();
   impl->settings = settings;
+  impl->unknown_topic_is_permanent = !settings.kafka.create_topics;
   impl->handle = std::move(handle).value();
   std::unique_ptr<KafkaPublisher> publisher(new KafkaPublisher(std::move(impl)));
   Impl* state = publisher->impl_.get();
@@ -205,8 +246,7 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   report.topic = record.topic;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // Not enqueued: the opaque is still ours (freed by its unique_ptr).
-    report.status =
-        err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? DeliveryStatus::kQueueFull : DeliveryStatus::kFailed;
+    report.status = failure_status(err, impl_->unknown_topic_is_permanent);
     report.error = rd_kafka_err2str(err);
     return report;
   }

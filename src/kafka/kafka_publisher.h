@@ -15,6 +15,12 @@
 
 namespace cmr_bridge {
 
+// How a failed produce is reported: kRejected when retrying the same record cannot succeed
+// (the record or its topic is the problem), kFailed when a later attempt may (the cluster is).
+// An unknown topic is permanent only when nobody creates topics (CMR_BRIDGE_CREATE_TOPICS=false);
+// otherwise the provisioner may still be creating it.
+DeliveryStatus failure_status(int librdkafka_error_code, bool unknown_topic_is_permanent);
+
 struct ProducerSettings {
   KafkaSettings kafka;
   // Upper bound for one record's delivery (librdkafka message.timeout.ms).

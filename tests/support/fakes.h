@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "cmr_bridge/clock.h"
@@ -44,9 +45,10 @@ class FakePublisher final : public Publisher {
     records.push_back(record);
     last_deadline = deadline;
     DeliveryReport report;
-    report.status = next_status;
+    report.status =
+        rejected_topics.contains(record.topic) ? DeliveryStatus::kRejected : next_status;
     report.topic = record.topic;
-    if (next_status == DeliveryStatus::kDelivered) {
+    if (report.status == DeliveryStatus::kDelivered) {
       report.partition = 2;
       report.offset = next_offset++;
     } else {
@@ -61,6 +63,7 @@ class FakePublisher final : public Publisher {
 
   std::vector<Record> records;
   DeliveryStatus next_status = DeliveryStatus::kDelivered;
+  std::set<std::string> rejected_topics;  // answered kRejected whatever next_status says
   int64_t next_offset = 41;
   std::chrono::milliseconds last_deadline{0};
 

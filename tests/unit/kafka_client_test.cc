@@ -3,10 +3,13 @@
 #include "kafka/kafka_client.h"
 
 #include <doctest/doctest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "kafka/kafka_publisher.h"
 
 using namespace cmr_bridge;
 
@@ -108,4 +111,25 @@ TEST_SUITE("kafka client properties") {
       CHECK(client);
     }
   }
+}
+
+TEST_CASE("errors the same record meets on every retry are permanent; others are transient") {
+  for (const auto code :
+       {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+        RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_INVALID_RECORD}) {
+    CAPTURE(rd_kafka_err2name(code));
+    CHECK(failure_status(code, true) == DeliveryStatus::kRejected);
+  }
+  for (const auto code : {RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__TRANSPORT,
+                          RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR__FATAL,
+                          RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION}) {
+    CAPTURE(rd_kafka_err2name(code));
+    CHECK(failure_status(code, true) == DeliveryStatus::kFailed);
+  }
+  CHECK(failure_status(RD_KAFKA_RESP_ERR__QUEUE_FULL, true) == DeliveryStatus::kQueueFull);
+  // Topic creation on: the provisioner may still be creating the topic.
+  CHECK(failure_status(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, false) == DeliveryStatus::kFailed);
+  CHECK(failure_status(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, false) == DeliveryStatus::kFailed);
+  CHECK(failure_status(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, false) == DeliveryStatus::kRejected);
 }

@@ -123,6 +123,19 @@ TEST_SUITE("pipeline spool") {
     CHECK(to_string(outcome.code) == "spool_unavailable");
   }
 
+  TEST_CASE_FIXTURE(SpoolFixture,
+                    "an event Kafka refuses permanently is dead-lettered, never spooled") {
+    publisher.rejected_topics = {"cmr.order.events"};
+    Outcome outcome = send_spooled(kDomainOrderSuccess);
+    CHECK(to_string(outcome.code) == "publish_rejected");
+    CHECK(spool_double.requests.empty());
+    publisher.rejected_topics.insert(TopicNames{}.deadletter);
+    outcome = send_spooled(kDomainOrderSuccess);
+    CHECK(to_string(outcome.code) == "unpublishable");
+    CHECK(spool_double.requests.empty());
+    CHECK(cache.in_flight() == 0);
+  }
+
   TEST_CASE_FIXTURE(
       SpoolFixture,
       "while the spool has a backlog, new requests queue behind it without touching Kafka") {
@@ -346,6 +359,37 @@ TEST_SUITE("pipeline") {
       CHECK(to_string(outcome.code) == c.code);
       CHECK(outcome.retry_after.count() > 0);
     }
+  }
+
+  TEST_CASE_FIXTURE(PipelineFixture,
+                    "an event Kafka refuses permanently goes to the dead-letter topic with the "
+                    "Kafka error, answered 200 dead_lettered") {
+    publisher.rejected_topics = {"cmr.order.events"};
+    const Outcome outcome = send(kDomainOrderSuccess);
+    CHECK(outcome.kind == OutcomeKind::kDeadLettered);
+    CHECK(to_string(outcome.code) == "publish_rejected");
+    CHECK(outcome.retry_after.count() == 0);
+    REQUIRE(publisher.records.size() == 2);
+    const Record& dead = publisher.records[1];
+    CHECK(dead.topic == topics.deadletter);
+    CHECK(dead.value == kDomainOrderSuccess);
+    CHECK(header_value(dead, "cmr-dlq-reason") == "publish_rejected");
+    CHECK(header_value(dead, "cmr-dlq-detail").find("cmr.order.events") != std::string::npos);
+    CHECK(header_value(dead, "cmr-event-id") == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+  }
+
+  TEST_CASE_FIXTURE(PipelineFixture,
+                    "when the dead letter is refused permanently too, the answer is 422 "
+                    "unpublishable without Retry-After") {
+    publisher.next_status = DeliveryStatus::kRejected;
+    Outcome outcome = send(kDomainOrderSuccess);
+    CHECK(outcome.kind == OutcomeKind::kRejected);
+    CHECK(to_string(outcome.code) == "unpublishable");
+    CHECK(info(outcome.code).http_status == 422);
+    CHECK(outcome.retry_after.count() == 0);
+    CHECK(outcome.topic == topics.deadletter);
+    outcome = send(R"({"not":"an envelope")");
+    CHECK(to_string(outcome.code) == "unpublishable");
   }
 
   TEST_CASE_FIXTURE(PipelineFixture, "the publish deadline is the configured delivery timeout") {
