@@ -14,6 +14,7 @@
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
+#include "support/signed_post.h"
 
 using namespace cmr_bridge;
 using namespace cmr_bridge::test;
@@ -22,16 +23,11 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string unique_prefix() {
-  static std::atomic<int> counter{0};
-  return "t" + std::to_string(getpid()) + "-" +
-         std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000) +
-         "-" + std::to_string(counter++) + ".";
+  return unique_topic_prefix("t");
 }
 
 std::string now_seconds() {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
+  return unix_seconds_now();
 }
 
 struct Topics {
@@ -64,16 +60,7 @@ struct BridgeFixture {
 
   static httplib::Result post(int port, const std::string& body, const std::string& timestamp,
                               const std::string& signature) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_read_timeout(30s);
-    return client.Post("/webhooks",
-                       {{"cmr-x-timestamp", timestamp}, {"cmr-x-signature", signature}}, body,
-                       "application/json");
-  }
-  static httplib::Result post_signed(int port, const std::string& body,
-                                     SignatureScheme scheme = SignatureScheme::kBodyHex) {
-    const std::string ts = now_seconds();
-    return post(port, body, ts, compute_signature(kTestKey, scheme, ts, body));
+    return post_webhook(port, body, timestamp, signature);
   }
 
   // The CloudEvents attribute `name` of a structured-mode record value.

@@ -15,6 +15,7 @@
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
+#include "support/signed_post.h"
 
 using namespace cmr_bridge;
 using namespace cmr_bridge::test;
@@ -42,10 +43,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 struct ContractFixture {
   const std::string brokers = test_brokers();
-  const std::string prefix =
-      "c" + std::to_string(getpid()) + "-" +
-      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000000) +
-      ".";
+  const std::string prefix = unique_topic_prefix("c");
   std::unique_ptr<BridgeProcess> bridge;
 
   std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
@@ -69,18 +67,7 @@ struct ContractFixture {
   static std::string answer_body(const httplib::Result& res) {
     return res ? res->body : "<no answer: " + httplib::to_string(res.error()) + ">";
   }
-  httplib::Result post(const std::string& body) const {
-    const std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
-    httplib::Client client("127.0.0.1", bridge->port());
-    client.set_read_timeout(30s);
-    return client.Post(
-        "/webhooks",
-        {{"cmr-x-timestamp", ts},
-         {"cmr-x-signature", compute_signature(kTestKey, SignatureScheme::kBodyHex, ts, body)}},
-        body, "application/json");
-  }
+  httplib::Result post(const std::string& body) const { return post_signed(bridge->port(), body); }
   std::string topic(const char* name) const { return prefix + name; }
 
   // Runs `cmr-bridge <args>` with this fixture's configuration; returns its stdout.

@@ -19,6 +19,7 @@
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
+#include "support/signed_post.h"
 
 using namespace cmr_bridge;
 using namespace cmr_bridge::test;
@@ -28,10 +29,7 @@ namespace {
 
 struct DedupFixture {
   const std::string brokers = test_brokers();
-  const std::string prefix =
-      "d" + std::to_string(getpid()) + "-" +
-      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000000) +
-      ".";
+  const std::string prefix = unique_topic_prefix("d");
 
   std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
     std::map<std::string, std::string> base = {
@@ -53,18 +51,7 @@ struct DedupFixture {
     return bridge;
   }
 
-  static httplib::Result post(int port, const std::string& body) {
-    const std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
-    httplib::Client client("127.0.0.1", port);
-    client.set_read_timeout(30s);
-    return client.Post(
-        "/webhooks",
-        {{"cmr-x-timestamp", ts},
-         {"cmr-x-signature", compute_signature(kTestKey, SignatureScheme::kBodyHex, ts, body)}},
-        body, "application/json");
-  }
+  static httplib::Result post(int port, const std::string& body) { return post_signed(port, body); }
   // The value of an unlabelled gauge, once it equals `want` (polled up to 10 s); else the last.
   // Polls /metrics until the gauge reads `want`. The bound is generous on purpose (a loaded
   // 2-core CI machine with the broker on it): the reader rechecks partitions every 5 s, so the
@@ -229,12 +216,17 @@ TEST_SUITE("kafka dedup") {
 
   TEST_CASE_FIXTURE(DedupFixture,
                     "a failed publish releases the claim; the retry lands exactly once") {
-    // The order topic does not exist and the bridge may not create it: the publish fails.
+    // A transient failure: the order topic disappears under a running bridge (topic creation on,
+    // so an unknown topic is transient) and the publish times out; then the topic is back.
+    // (An absent topic with creation off is a permanent refusal: dead-lettered, see poison tests.)
     create_topic(brokers, prefix + "webhooks.dedup", 3, {{"cleanup.policy", "compact,delete"}});
-    auto bridge = std::make_unique<BridgeProcess>(
-        env({{"CMR_BRIDGE_CREATE_TOPICS", "false"}, {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "1500"}}));
+    auto bridge =
+        std::make_unique<BridgeProcess>(env({{"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "1500"}}));
     REQUIRE(bridge->wait_listening(20s));
-    CHECK(status_of(post(bridge->port(), kDomainOrderSuccess)).rfind("503", 0) == 0);
+    REQUIRE(bridge->wait_ready(60s));
+    delete_topic(brokers, order_topic());
+    const auto refused = post(bridge->port(), kDomainOrderSuccess);
+    CHECK_MESSAGE(status_of(refused).rfind("503", 0) == 0, (refused ? refused->body : "no answer"));
     create_topic(brokers, order_topic(), 3);
     std::string status;
     for (int attempt = 0; attempt < 10 && status != "200 accepted"; ++attempt) {

@@ -11,6 +11,7 @@
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
+#include "support/signed_post.h"
 
 using namespace cmr_bridge;
 using namespace cmr_bridge::test;
@@ -20,10 +21,7 @@ namespace {
 
 struct PoisonFixture {
   const std::string brokers = test_brokers();
-  const std::string prefix =
-      "poison" + std::to_string(getpid()) + "-" +
-      std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000) +
-      ".";
+  const std::string prefix = unique_topic_prefix("poison");
   const std::string order = prefix + "order";
   const std::string deadletter = prefix + "dlq";
   const std::string spool_dir = "/tmp/cmr-bridge-poison-spool-" + prefix;
@@ -45,19 +43,6 @@ struct PoisonFixture {
     for (const auto& [k, v] : extra)
       base[k] = v;
     return base;
-  }
-
-  static httplib::Result post_signed(int port, const std::string& body) {
-    const std::string ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
-    httplib::Client client("127.0.0.1", port);
-    client.set_read_timeout(30s);
-    return client.Post(
-        "/webhooks",
-        {{"cmr-x-timestamp", ts},
-         {"cmr-x-signature", compute_signature(kTestKey, SignatureScheme::kBodyHex, ts, body)}},
-        body, "application/json");
   }
 
   // A signed order event of `size` bytes (under the 1,048,576-byte body cap, above librdkafka's

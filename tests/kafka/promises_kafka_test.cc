@@ -17,6 +17,7 @@
 #include "kafka/kafka_publisher.h"
 #include "kafka/topic_scan.h"
 #include "support/kafka_reader.h"
+#include "support/signed_post.h"
 
 using namespace cmr_bridge;
 using namespace cmr_bridge::test;
@@ -25,8 +26,9 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string unique_topic(const std::string& what) {
-  return "promises." + what + "." + std::to_string(getpid()) + "." +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000000);
+  std::string name = unique_topic_prefix("promises." + what + ".");
+  name.pop_back();  // the prefix ends in '.'
+  return name;
 }
 
 KafkaSettings test_kafka() {

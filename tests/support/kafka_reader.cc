@@ -120,6 +120,24 @@ void produce_to_partition(const std::string& brokers, const std::string& topic, 
                            ": " + rd_kafka_err2str(delivery));
 }
 
+void delete_topic(const std::string& brokers, const std::string& topic) {
+  const auto client = make_client(brokers, RD_KAFKA_CONSUMER);
+  rdkafka::DeleteTopicPtr spec(rd_kafka_DeleteTopic_new(topic.c_str()));
+  const rdkafka::QueuePtr queue(rd_kafka_queue_new(client.get()));
+  rd_kafka_DeleteTopic_t* specs[] = {spec.get()};
+  rd_kafka_DeleteTopics(client.get(), specs, 1, nullptr, queue.get());
+  const rdkafka::EventPtr event(rd_kafka_queue_poll(queue.get(), 15000));
+  if (!event)
+    throw std::runtime_error("timed out deleting " + topic);
+  std::size_t count = 0;
+  const auto* result = rd_kafka_event_DeleteTopics_result(event.get());
+  const auto** topics = result ? rd_kafka_DeleteTopics_result_topics(result, &count) : nullptr;
+  if (count != 1)
+    throw std::runtime_error("no result deleting " + topic);
+  if (rd_kafka_topic_result_error(topics[0]) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(rd_kafka_err2str(rd_kafka_topic_result_error(topics[0])));
+}
+
 int partition_count(const std::string& brokers, const std::string& topic) {
   const auto client = make_client(brokers, RD_KAFKA_CONSUMER);
   const auto ids = rdkafka::partition_ids(client.get(), topic, std::chrono::seconds(10));

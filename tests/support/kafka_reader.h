@@ -30,6 +30,8 @@ void create_topic(const std::string& brokers, const std::string& topic, int part
 
 // Grows `topic` to `total` partitions (test setup). Throws std::runtime_error on failure.
 void add_partitions(const std::string& brokers, const std::string& topic, int total);
+// Deletes `topic` and waits for the broker's answer.
+void delete_topic(const std::string& brokers, const std::string& topic);
 
 // Writes one record to the given partition and waits for its ack. Throws on failure.
 void produce_to_partition(const std::string& brokers, const std::string& topic, int32_t partition,
