@@ -164,10 +164,10 @@ Status Bridge::Parts::build_spool() {
   const Config& config = state.config;
   if (role != BridgeRole::kServe || config.spool_dir.empty())
     return ok_status();
-  std::string error;
-  spool = FileSpool::open({config.spool_dir, config.spool_max_bytes}, &error);
-  if (!spool)
-    return Error(error);
+  auto opened = FileSpool::open({config.spool_dir, config.spool_max_bytes});
+  if (!opened)
+    return opened.error();
+  spool = std::move(opened).value();
   log_info("spool opened", {{"dir", config.spool_dir},
                             {"records", static_cast<int64_t>(spool->recovery().records)},
                             {"torn_bytes", static_cast<int64_t>(spool->recovery().torn_bytes)}});

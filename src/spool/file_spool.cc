@@ -104,21 +104,19 @@ std::string FileSpool::segment_path(uint64_t id) const {
   return (fs::path(settings_.dir) / name).string();
 }
 
-std::unique_ptr<FileSpool> FileSpool::open(const SpoolSettings& settings, std::string* error) {
+Result<std::unique_ptr<FileSpool>> FileSpool::open(const SpoolSettings& settings) {
   std::unique_ptr<FileSpool> spool(new FileSpool(settings));
   std::error_code ec;
   fs::create_directories(settings.dir, ec);
-  if (ec) {
-    *error = "CMR_BRIDGE_SPOOL_DIR: cannot create " + settings.dir + ": " + ec.message();
-    return nullptr;
-  }
+  if (ec)
+    return Error("CMR_BRIDGE_SPOOL_DIR: cannot create " + settings.dir + ": " + ec.message());
   std::lock_guard lock(spool->mutex_);
-  if (!spool->recover(error))
-    return nullptr;
+  if (Status recovered = spool->recover(); !recovered)
+    return recovered.error();
   return spool;
 }
 
-bool FileSpool::recover(std::string* error) {
+Status FileSpool::recover() {
   // Where the forwarder stopped: "<segment id> <offset>".
   {
     std::ifstream cursor(fs::path(settings_.dir) / kCursorFile);
@@ -136,8 +134,7 @@ bool FileSpool::recover(std::string* error) {
       found.emplace_back(*id, entry.path());
   }
   if (ec) {
-    *error = "CMR_BRIDGE_SPOOL_DIR: cannot list " + settings_.dir + ": " + ec.message();
-    return false;
+    return Error("CMR_BRIDGE_SPOOL_DIR: cannot list " + settings_.dir + ": " + ec.message());
   }
   std::sort(found.begin(), found.end());
   for (const auto& [id, path] : found) {
@@ -169,9 +166,8 @@ bool FileSpool::recover(std::string* error) {
       // acknowledged as durable, so it is cut.
       recovery_.torn_bytes += bytes.size() - offset;
       if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) {
-        *error =
-            "CMR_BRIDGE_SPOOL_DIR: cannot truncate " + path.string() + ": " + std::strerror(errno);
-        return false;
+        return Error("CMR_BRIDGE_SPOOL_DIR: cannot truncate " + path.string() + ": " +
+                     std::strerror(errno));
       }
       log_warn("spool tail cut", {{"segment", path.filename().string()},
                                   {"bytes", static_cast<int64_t>(bytes.size() - offset)}});
@@ -193,23 +189,20 @@ bool FileSpool::recover(std::string* error) {
     cursor_segment_ = next_id;
     cursor_offset_ = 0;
   }
-  return open_segment_for_append(next_id, error);
+  return open_segment_for_append(next_id);
 }
 
-bool FileSpool::open_segment_for_append(uint64_t id, std::string* error) {
+Status FileSpool::open_segment_for_append(uint64_t id) {
   const std::string path = segment_path(id);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (error)
-      *error = "CMR_BRIDGE_SPOOL_DIR: cannot open " + path + ": " + std::strerror(errno);
-    return false;
-  }
+  if (fd < 0)
+    return Error("CMR_BRIDGE_SPOOL_DIR: cannot open " + path + ": " + std::strerror(errno));
   writer_ = std::make_shared<FileHandle>(fd);
   if (segments_.empty() || segments_.back().id != id) {
     segments_.push_back({id, path, 0, 0, 0, 0, 0});
     fsync_directory(settings_.dir);
   }
-  return true;
+  return ok_status();
 }
 
 bool FileSpool::failed_seq(uint64_t seq) const {
@@ -269,9 +262,8 @@ void FileSpool::on_sync_failure(int error) {
 }
 
 bool FileSpool::restore_after_sync_failure() {
-  std::string error;
-  if (!open_segment_for_append(segments_.back().id + 1, &error)) {
-    log_warn("spool cannot open a fresh segment", {{"error", error}});
+  if (Status opened = open_segment_for_append(segments_.back().id + 1); !opened) {
+    log_warn("spool cannot open a fresh segment", {{"error", opened.error().message()}});
     return false;
   }
   if (sync_data(writer_->fd) != 0 || !fsync_directory(settings_.dir)) {
@@ -314,7 +306,7 @@ SpoolAppendResult FileSpool::append(const SpooledRequest& request) {
         return SpoolAppendResult::kFailed;
       }
       mark_durable(current.id, current.size, current.records, written_seq_);
-      if (!open_segment_for_append(current.id + 1, nullptr)) {
+      if (!open_segment_for_append(current.id + 1)) {
         ++append_failures_;
         return SpoolAppendResult::kFailed;
       }

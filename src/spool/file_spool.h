@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cmr_bridge/gauges.h"
+#include "cmr_bridge/result.h"
 #include "cmr_bridge/spool.h"
 
 namespace cmr_bridge {
@@ -48,7 +49,7 @@ class FileSpool final : public Spool, public GaugeSource {
  public:
   // Creates the directory when missing; recovers what a previous process left (cutting torn
   // tails). nullptr with `error` naming the path when the directory cannot be used.
-  static std::unique_ptr<FileSpool> open(const SpoolSettings& settings, std::string* error);
+  static Result<std::unique_ptr<FileSpool>> open(const SpoolSettings& settings);
   ~FileSpool() override;
   FileSpool(const FileSpool&) = delete;
   FileSpool& operator=(const FileSpool&) = delete;
@@ -87,8 +88,8 @@ class FileSpool final : public Spool, public GaugeSource {
   };
   struct FileHandle;
   explicit FileSpool(SpoolSettings settings);
-  bool recover(std::string* error);
-  bool open_segment_for_append(uint64_t id, std::string* error);  // requires mutex_
+  Status recover();
+  Status open_segment_for_append(uint64_t id);  // requires mutex_
   int sync_data(int fd) const;
   // Every append since the last good sync is not durable: cut it from the segment, abandon the
   // segment and stop accepting until restore_after_sync_failure() succeeds. Requires mutex_.

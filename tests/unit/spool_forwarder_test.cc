@@ -64,10 +64,9 @@ struct ForwarderFixture {
     set_log_fd(1);
   }
   std::unique_ptr<FileSpool> open_spool() const {
-    std::string error;
-    auto spool = FileSpool::open({dir.string()}, &error);
-    REQUIRE_MESSAGE(spool, error);
-    return spool;
+    auto spool = FileSpool::open({dir.string()});
+    REQUIRE_MESSAGE(spool, (spool ? "" : spool.error().message()));
+    return std::move(spool).value();
   }
   // `records` spooled requests and a forwarder that met Kafka away on the first of them and
   // now sits in an hour's back-off: from here only a drain forwards anything.

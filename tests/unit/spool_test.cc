@@ -45,21 +45,19 @@ struct TempDir {
 
 std::unique_ptr<FileSpool> open_spool(const fs::path& dir, std::size_t max_bytes = 1 << 20,
                                       std::size_t segment_bytes = 1 << 20) {
-  std::string error;
-  auto spool = FileSpool::open({dir.string(), max_bytes, segment_bytes}, &error);
-  REQUIRE_MESSAGE(spool, error);
-  return spool;
+  auto spool = FileSpool::open({dir.string(), max_bytes, segment_bytes});
+  REQUIRE_MESSAGE(spool, (spool ? "" : spool.error().message()));
+  return std::move(spool).value();
 }
 
 std::unique_ptr<FileSpool> open_spool_with_sync(const fs::path& dir,
                                                 std::function<int(int)> sync_data,
                                                 std::size_t segment_bytes = 1 << 20) {
-  std::string error;
   SpoolSettings settings{dir.string(), 64 << 20, segment_bytes};
   settings.sync_data = std::move(sync_data);
-  auto spool = FileSpool::open(settings, &error);
-  REQUIRE_MESSAGE(spool, error);
-  return spool;
+  auto spool = FileSpool::open(settings);
+  REQUIRE_MESSAGE(spool, (spool ? "" : spool.error().message()));
+  return std::move(spool).value();
 }
 
 int failed_sync() {
@@ -356,15 +354,14 @@ TEST_SUITE("spool") {
     if (geteuid() == 0) {
       // root ignores permissions; a path under a regular file can never be a directory
       std::ofstream("/tmp/cmr-spool-not-a-dir") << "x";
-      std::string error;
-      CHECK_FALSE(FileSpool::open({"/tmp/cmr-spool-not-a-dir/spool", 1 << 20, 1 << 20}, &error));
-      CHECK(error.find("CMR_BRIDGE_SPOOL_DIR") == 0);
+      const auto opened = FileSpool::open({"/tmp/cmr-spool-not-a-dir/spool", 1 << 20, 1 << 20});
+      REQUIRE_FALSE(opened);
+      CHECK(opened.error().message().find("CMR_BRIDGE_SPOOL_DIR") == 0);
       std::remove("/tmp/cmr-spool-not-a-dir");
     } else {
       TempDir dir;
       fs::permissions(dir.path, fs::perms::owner_read | fs::perms::owner_exec);
-      std::string error;
-      CHECK_FALSE(FileSpool::open({(dir.path / "sub").string(), 1 << 20, 1 << 20}, &error));
+      CHECK_FALSE(FileSpool::open({(dir.path / "sub").string(), 1 << 20, 1 << 20}));
     }
   }
 }
