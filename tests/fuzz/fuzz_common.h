@@ -17,6 +17,8 @@
 
 #include "cmr_bridge/clock.h"
 #include "cmr_bridge/publisher.h"
+#include "cmr_bridge/signature_scheme.h"
+#include "core/timestamp.h"
 
 // An invariant the code under test must keep. A failure aborts, so libFuzzer saves the input
 // as a crash artifact and prints the stack.
@@ -30,6 +32,20 @@
   } while (0)
 
 namespace cmr_bridge::fuzz {
+
+// The documented `auto` rule (docs/http-api.md, signature section): the two signed-string
+// families stay disjoint. A body-only match is refused for a body that begins
+// "<valid timestamp>."; a timestamp-body match needs a valid timestamp. True when a signature
+// made with `signed_with` may verify under `auto`.
+inline bool auto_admits(SignatureScheme signed_with, std::string_view timestamp,
+                        std::string_view body) {
+  if (signed_with == SignatureScheme::kTimestampBodyHex ||
+      signed_with == SignatureScheme::kTimestampBodyBase64) {
+    return parse_timestamp(timestamp).has_value();
+  }
+  const std::size_t dot = body.find('.');
+  return dot == std::string_view::npos || !parse_timestamp(body.substr(0, dot)).has_value();
+}
 
 // RFC 8259 JSON (UTF-8 validated, iterative so the oracle itself never recurses).
 constexpr unsigned kStrictFlags =
