@@ -19,6 +19,9 @@ export CMR_BRIDGE_KAFKA_BROKERS=${CMR_BRIDGE_KAFKA_BROKERS:-127.0.0.1:${CMR_KAFK
 export CMR_BRIDGE_LISTEN=${CMR_BRIDGE_LISTEN:-127.0.0.1:8080}
 export CMR_BRIDGE_ADMIN_LISTEN=${CMR_BRIDGE_ADMIN_LISTEN:-127.0.0.1:9090}
 port=${CMR_BRIDGE_LISTEN##*:}
+# The topic the sample lands on, as the bridge derives it (settings: CMR_BRIDGE_TOPIC_PREFIX,
+# default "cmr.", then CMR_BRIDGE_TOPIC_ORDER overriding the single name).
+order_topic=${CMR_BRIDGE_TOPIC_ORDER:-${CMR_BRIDGE_TOPIC_PREFIX-cmr.}order.events}
 # The printed lines are shell-quoted so they paste as they are.
 printf -v key '%q' "${CMR_BRIDGE_SIGNING_KEYS%%,*}"
 printf -v repo '%q' "$root"
@@ -36,7 +39,7 @@ In another terminal, send a signed sample webhook:
   $repo/build/cmr-bridge send http://127.0.0.1:$port/webhooks --key $key $repo/deploy/local/samples/domain.order.success.json
 
 and see the record on Kafka:
-  ${kafka_env}$repo/deploy/local/kafka.sh consume cmr.order.events
+  ${kafka_env}$repo/deploy/local/kafka.sh consume $(printf '%q' "$order_topic")
 
 TXT
 exec "$root/build/cmr-bridge" serve
