@@ -1,5 +1,6 @@
 #include <algorithm>
-#include <cstdlib>
+#include <charconv>
+#include <cstdint>
 #include <iostream>
 #include <map>
 #include <string>
@@ -36,7 +37,12 @@ Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& arg
     } else if (arg == "--reason" && has_value) {
       options.reasons.push_back(args[++i]);
     } else if (arg == "--from-offset" && has_value) {
-      options.range.from_offset = std::atoll(args[++i].c_str());
+      const std::string& text = args[++i];
+      int64_t offset = -1;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), offset);
+      if (error != std::errc() || end != text.data() + text.size() || offset < 0)
+        return Error("--from-offset takes an offset: a whole number, 0 or more");
+      options.range.from_offset = offset;
     } else if ((arg == "--since" || arg == "--until") && has_value) {
       const auto time = parse_rfc3339(args[++i]);
       if (!time)
