@@ -15,6 +15,20 @@
 
 namespace cmr_bridge::test {
 
+// What a finished cmr-bridge command left: its exit code (128+N for signal N) and its output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+// Runs `cmr-bridge <args>` to its end with `env` added to the current environment (as for
+// BridgeProcess: the caller's CMR_BRIDGE_* variables are not inherited) and `input` on its
+// standard input. Throws std::runtime_error when it cannot be started.
+CommandResult run_command(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env,
+                          const std::string& input = "");
+
 class BridgeProcess {
  public:
   // `env` is added to the current environment (and wins); listeners default to 127.0.0.1:0.

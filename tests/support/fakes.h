@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -69,6 +70,55 @@ class FakePublisher final : public Publisher {
 
  private:
   std::mutex mutex_;
+};
+
+// Holds every publish at a gate until the test opens it, then answers `status`: a Kafka that
+// takes as long as the test needs, so a request can be kept in flight while another arrives.
+// The caller's deadline is ignored on purpose (the test, not a clock, decides when the publish
+// ends); a gate left closed gives way after a bound, so a broken test fails rather than hangs.
+class GatedPublisher final : public Publisher {
+ public:
+  static constexpr std::chrono::seconds kForgottenGateBound{30};
+
+  DeliveryReport publish(const Record& record, std::chrono::milliseconds) override {
+    std::unique_lock lock(mutex_);
+    records_.push_back(record);
+    changed_.notify_all();
+    const bool opened = changed_.wait_for(lock, kForgottenGateBound, [this] { return open_; });
+    DeliveryReport report;
+    report.topic = record.topic;
+    report.status = opened ? status_ : DeliveryStatus::kTimedOut;
+    if (report.status == DeliveryStatus::kDelivered) {
+      report.partition = 0;
+      report.offset = static_cast<int64_t>(records_.size());
+    } else {
+      report.error = "scripted by the test";
+    }
+    return report;
+  }
+  // Lets held and later publishes through, answering `status`.
+  void open(DeliveryStatus status = DeliveryStatus::kDelivered) {
+    std::lock_guard lock(mutex_);
+    status_ = status;
+    open_ = true;
+    changed_.notify_all();
+  }
+  // True once `count` publishes have started (waits up to `timeout`).
+  bool wait_publishes(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return records_.size() >= count; });
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex_);
+    return records_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Record> records_;
+  bool open_ = false;
+  DeliveryStatus status_ = DeliveryStatus::kDelivered;
 };
 
 class FakeMarkerSink final : public DedupMarkerSink {

@@ -155,7 +155,8 @@ std::vector<ConsumedRecord> read_topic(const std::string& brokers, const std::st
   const Status scanned = scan_topic(
       kafka, topic, range,
       [&](const ScannedRecord& r) {
-        records.push_back({topic, r.partition, r.offset, r.key, r.value, r.headers});
+        records.push_back(
+            {topic, r.partition, r.offset, r.key, r.value, r.headers, r.timestamp_ms});
       },
       timeout);
   if (!scanned)

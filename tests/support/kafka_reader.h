@@ -16,6 +16,7 @@ struct ConsumedRecord {
   std::string key;
   std::string value;
   std::map<std::string, std::string> headers;
+  int64_t timestamp_ms = -1;  // the record's timestamp (CreateTime: the producer's clock)
 };
 
 // Every record currently in `topic` (all partitions, beginning to high watermark). An
