@@ -14,6 +14,9 @@
 #     BENCH_TUNED_THREADS worker threads; duplicate and 401 traffic; fixed-rate runs at half
 #     (and a quarter of) the highest measured throughput (latency from the intended send
 #     time); a low rate over 16 and over the largest number of connections (idle cost)
+#   - the Go reference receiver (tests/bench/reference: net/http + franz-go, acks=all, idempotent,
+#     the same HMAC/timestamp/envelope checks, in-memory dedup, answer after the ack), built with
+#     `go build`, closed loop at every BENCH_CONNECTIONS count beside cmr-bridge, its own topics
 #   - ceiling (b): Kafka's ProducerPerformance, same payloads (so the same record sizes), acks=all
 #   - the consumer check after every bridge run: each eventId answered "accepted" is on Kafka
 # CPU time (utime+stime from /proc/<pid>/stat) and peak RSS (VmHWM, reset per run through
@@ -32,6 +35,15 @@
 #   BENCH_TIMEOUT_MS=5000                client timeout per request (a starved request fails)
 #   BENCH_PERF_RECORDS=40000             records for ProducerPerformance
 #   BENCH_BRIDGE_ENV="K=V ..."           extra environment for cmr-bridge (e.g. Kafka props)
+#   BENCH_REFERENCE=1                    0 = skip the Go reference receiver (no Go toolchain)
+#   BENCH_REFERENCE_ENV="K=V ..."        extra environment for it (REFERENCE_DEDUP_CAPACITY=...)
+#   BENCH_REFERENCE_PARTITIONS=3         partitions of its topics (the local broker's
+#                                        num.partitions, which cmr-bridge's topics get)
+#   BENCH_PROFILE=1                      0 = no perf profile (per-stage CPU) of cmr-bridge
+#   BENCH_SMOKE=1                        the CI smoke instead (deploy/local/test.sh): cmr-bridge
+#                                        alone, BENCH_SMOKE_SECONDS (4) at 16 connections plus
+#                                        duplicates, then the consumer check; fails on any error
+#                                        or missing record; writes no report
 #   BENCH_BUILD_DIR=<repo>/build-bench   build directory (configured from tests/bench)
 #   BENCH_SKIP_BUILD=1                   use the binaries already in BENCH_BUILD_DIR
 #   BENCH_OUT_DIR=tests/bench/results    where report.md and report.png go
@@ -56,6 +68,11 @@ TUNED_THREADS=${BENCH_TUNED_THREADS:-320}
 TIMEOUT_MS=${BENCH_TIMEOUT_MS:-5000}
 PERF_RECORDS=${BENCH_PERF_RECORDS:-40000}
 BUILD_DIR=${BENCH_BUILD_DIR:-$root/build-bench}
+REFERENCE=${BENCH_REFERENCE:-1}
+REFERENCE_PARTITIONS=${BENCH_REFERENCE_PARTITIONS:-3}
+SMOKE=${BENCH_SMOKE:-0}
+PROFILE=${BENCH_PROFILE:-1}
+SMOKE_SECONDS=${BENCH_SMOKE_SECONDS:-4}
 OUT_DIR=${BENCH_OUT_DIR:-$bench_dir/results}
 BROKERS="127.0.0.1:${CMR_KAFKA_PORT:-9092}"
 KAFKA_HOME_DIR=${CMR_KAFKA_HOME:-$root/.cache/kafka}
@@ -65,7 +82,7 @@ PREFIX="cmr-bench.$RUN_ID."
 COMMAND_LINE="bash tests/bench/bench.sh"
 for v in BENCH_DURATION BENCH_WARMUP BENCH_FIXED_DURATION BENCH_FIXED_FRACTIONS BENCH_IDLE_RATE \
   BENCH_CONNECTIONS BENCH_RATIO_CONNECTIONS BENCH_TUNED_THREADS BENCH_TIMEOUT_MS BENCH_PERF_RECORDS \
-  BENCH_BRIDGE_ENV; do
+  BENCH_BRIDGE_ENV BENCH_REFERENCE BENCH_REFERENCE_ENV; do
   [[ -n "${!v:-}" ]] && COMMAND_LINE="$v=\"${!v}\" $COMMAND_LINE"
 done
 
@@ -112,16 +129,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------
-# Tools: gnuplot for the plot (Debian package, installed only when missing).
-ensure_gnuplot() {
-  command -v gnuplot >/dev/null 2>&1 && return 0
-  log "installing gnuplot-nox (Debian) for the plot"
+# Tools from Debian, installed only when missing: gnuplot for the plot, perf for the profile.
+ensure_tool() { # ensure_tool COMMAND PACKAGE WHAT
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $2 (Debian) for $3"
   local sudo_cmd=()
   [[ "$(id -u)" -eq 0 ]] || sudo_cmd=(sudo)
-  if ! { DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null 2>&1 ||
+  if ! { DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1 ||
     { "${sudo_cmd[@]}" apt-get update -qq >/dev/null 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null 2>&1; }; }; then
-    log "gnuplot could not be installed; the report will have no plot"
+      DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1; }; }; then
+    log "$2 could not be installed; the report will have no $3"
     return 1
   fi
 }
@@ -145,8 +162,30 @@ build() {
   fi
   BRIDGE=$(find_binary cmr-bridge)
   LOADGEN=$(find_binary cmr_bridge_loadgen)
+  [[ -x "$BRIDGE" && -x "$LOADGEN" ]] || die "cmr-bridge or cmr_bridge_loadgen missing in $BUILD_DIR"
+  ((SMOKE)) && return 0
   CEILING=$(find_binary cmr_bridge_bench_ceiling)
-  [[ -x "$BRIDGE" && -x "$LOADGEN" && -x "$CEILING" ]] || die "binaries missing in $BUILD_DIR"
+  [[ -x "$CEILING" ]] || die "cmr_bridge_bench_ceiling missing in $BUILD_DIR"
+  ((REFERENCE)) && build_reference
+  return 0
+}
+
+# The Go reference receiver: modules from the Go module proxy into .cache/bench-go (pinned by
+# tests/bench/reference/go.sum), the binary into BUILD_DIR.
+build_reference() {
+  local version
+  version=$(go env GOVERSION 2>/dev/null | sed 's/^go//') || true
+  if [[ -z "$version" ]] || ! printf '1.26\n%s\n' "$version" | sort -V -C; then
+    die "the Go reference receiver needs Go >= 1.26 (found: ${version:-none}); or set BENCH_REFERENCE=0"
+  fi
+  REFERENCE_BIN="$BUILD_DIR/reference/cmr-reference-receiver"
+  log "building the Go reference receiver (go $version) into $REFERENCE_BIN"
+  mkdir -p "$root/.cache/bench-go/mod" "$root/.cache/bench-go/build" "$BUILD_DIR/reference"
+  (cd "$bench_dir/reference" &&
+    GOMODCACHE="$root/.cache/bench-go/mod" GOCACHE="$root/.cache/bench-go/build" \
+      GOFLAGS=-mod=readonly GOTOOLCHAIN=local GOPROXY=https://proxy.golang.org \
+      go build -trimpath -o "$REFERENCE_BIN" .) >>"$WORK/build.log" 2>&1 ||
+    { tail -n 20 "$WORK/build.log" >&2; die "go build of tests/bench/reference failed"; }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -157,6 +196,8 @@ start_service() {
   for var in $(compgen -e | grep '^CMR_BRIDGE_' || true); do unset_args+=(-u "$var"); done
   local extra=()
   [[ "$binary" == "$BRIDGE" && -n "${BENCH_BRIDGE_ENV:-}" ]] && read -r -a extra <<<"$BENCH_BRIDGE_ENV"
+  [[ "$binary" == "${REFERENCE_BIN:-}" && -n "${BENCH_REFERENCE_ENV:-}" ]] &&
+    read -r -a extra <<<"$BENCH_REFERENCE_ENV"
   env "${unset_args[@]+"${unset_args[@]}"}" \
     CMR_BRIDGE_SIGNING_KEYS="$KEY" \
     CMR_BRIDGE_LISTEN=127.0.0.1:0 \
@@ -195,7 +236,8 @@ start_service() {
   fi
   SVC_THREADS=$threads
   if [[ -z "$threads" ]]; then
-    SVC_THREADS=$(grep -m1 '"setting":"http_threads"' "$logfile" | sed -n 's/.*"value":"\([0-9]*\)".*/\1/p')
+    SVC_THREADS=$(grep -m1 '"setting":"http_threads"' "$logfile" |
+      sed -n 's/.*"value":"\([0-9]*\)".*/\1/p' || true)
     [[ -n "$SVC_THREADS" ]] || SVC_THREADS="default"
   fi
   log "$name up (pid $SVC_PID, port $SVC_PORT, $SVC_THREADS HTTP threads)"
@@ -267,9 +309,38 @@ git_rev() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The CI smoke (BENCH_SMOKE=1): a few seconds of fresh and duplicate load against cmr-bridge,
+# each followed by the consumer check. Fails when a request errs or an accepted eventId is not
+# on Kafka, so a change that loses records under load fails the test command.
+smoke() {
+  build
+  bash "$root/deploy/local/kafka.sh" status >/dev/null 2>&1 ||
+    die "no broker on $BROKERS (start it with deploy/local/kafka.sh start)"
+  start_service bridge "$BRIDGE" "" std
+  local pid=$SVC_PID port=$SVC_PORT n failed=0
+  local common=(--connections 16 --duration "$SMOKE_SECONDS" --warmup 1)
+  load smoke_fresh "$pid" "$port" std "${common[@]}"
+  load smoke_dup "$pid" "$port" std --duplicates 0.5 "${common[@]}"
+  stop_service "$pid"
+  for n in smoke_fresh smoke_dup; do
+    if [[ "$(get "$n" errors)" != 0 || "$(get "$n" kafka_check)" != pass ||
+      "$(get "$n" fresh_ok)" == 0 ]]; then
+      log "smoke $n failed: errors $(get "$n" errors) ($(get "$n" error_kinds)), accepted $(get "$n" fresh_ok), consumer check $(get "$n" kafka_check) ($(get "$n" kafka_missing_ids) missing)"
+      failed=1
+    fi
+  done
+  ((failed == 0)) || die "bench smoke failed (service log: BENCH_KEEP_WORK=1 keeps $WORK)"
+  log "smoke passed: $(get smoke_fresh fresh_ok) + $(get smoke_dup fresh_ok) accepted events all found on Kafka, $(get smoke_dup duplicate_answered_duplicate) duplicates answered as such, 0 errors"
+}
+
 main() {
   local t0=$SECONDS
-  ensure_gnuplot || true
+  if ((SMOKE)); then
+    smoke
+    return 0
+  fi
+  ensure_tool gnuplot gnuplot-nox plot || true
+  ((PROFILE)) && { ensure_tool perf linux-perf "per-stage profile" || true; }
   build
   log "starting the local broker (idempotent)"
   bash "$root/deploy/local/kafka.sh" start >"$WORK/kafka-start.log" 2>&1 ||
@@ -284,11 +355,21 @@ main() {
   [[ "$DEFAULT_THREADS" =~ ^[0-9]+$ ]] || DEFAULT_THREADS=256
   start_service ceiling "$CEILING" "" ceil
   local ceil_pid=$SVC_PID ceil_port=$SVC_PORT
+  local ref_pid="" ref_port=""
+  if ((REFERENCE)); then
+    "$LOADGEN" topics create --brokers "$BROKERS" --partitions "$REFERENCE_PARTITIONS" \
+      "${PREFIX}ref.order.events" "${PREFIX}ref.subscription.events" \
+      "${PREFIX}ref.prewarmup.events" "${PREFIX}ref.webhooks.deadletter" >/dev/null ||
+      die "cannot create the Go reference receiver's topics"
+    start_service reference "$REFERENCE_BIN" "" ref
+    ref_pid=$SVC_PID ref_port=$SVC_PORT
+  fi
   local c
   for c in $CONNECTIONS; do
     # The largest count runs last (after dup/401): it may starve the pool.
     [[ "$c" == "$largest_connections" && "$c" -gt "$DEFAULT_THREADS" ]] && continue
     load "ceil_c$c" "$ceil_pid" "$ceil_port" - --connections "$c" "${common[@]}"
+    [[ -n "$ref_pid" ]] && load "ref_c$c" "$ref_pid" "$ref_port" ref --connections "$c" "${common[@]}"
     load "bridge_c$c" "$bridge_pid" "$bridge_port" std --connections "$c" "${common[@]}"
   done
   # Duplicates and wrongly signed requests, at the ratio connection count.
@@ -297,9 +378,12 @@ main() {
   if ((largest_connections > DEFAULT_THREADS)); then
     c=$largest_connections
     load "ceil_c$c" "$ceil_pid" "$ceil_port" - --connections "$c" "${common[@]}"
+    [[ -n "$ref_pid" ]] && load "ref_c$c" "$ref_pid" "$ref_port" ref --connections "$c" "${common[@]}"
     load "bridge_c$c" "$bridge_pid" "$bridge_port" std --connections "$c" "${common[@]}"
   fi
+  [[ -n "$ref_pid" ]] && stop_service "$ref_pid"
   stop_service "$ceil_pid"
+  ((PROFILE)) && profile_bridge "$bridge_pid" "$bridge_port"
   stop_service "$bridge_pid"
 
   # 2. Tuned thread pool at the largest connection count, the fixed-rate and idle runs.
@@ -337,6 +421,60 @@ main() {
   write_report
   plot || log "plot failed (report.md written without it)"
   log "done in ${ELAPSED}s: $OUT_DIR/report.md"
+}
+
+# A perf profile of cmr-bridge alone (sampled CPU, all its threads) over one more closed-loop
+# point at BENCH_RATIO_CONNECTIONS, outside the measured points (perf costs CPU itself), and
+# the physical floor of one event (HMAC + one JSON parse, `cmr_bridge_loadgen floor`).
+profile_bridge() {
+  local pid=$1 port=$2 window
+  "$LOADGEN" floor >"$WORK/floor.summary" 2>&1 || log "the floor measurement failed"
+  if ! command -v perf >/dev/null 2>&1; then
+    log "perf not found (Debian: linux-perf): the report has no per-stage profile"
+    return 0
+  fi
+  window=$(calc "$DURATION - $WARMUP - 1")
+  (sleep "$WARMUP" && exec perf record -F 499 -p "$pid" -o "$WORK/perf.data" -- sleep "$window") \
+    >"$WORK/perf-record.log" 2>&1 &
+  local perf_pid=$!
+  load profile "$pid" "$port" std --connections "$RATIO_CONNECTIONS" --duration "$DURATION" \
+    --warmup "$WARMUP"
+  if ! wait "$perf_pid"; then
+    log "perf record failed (see below): the report has no per-stage profile"
+    tail -n 5 "$WORK/perf-record.log" >&2
+    return 0
+  fi
+  perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,sym --percent-limit 0 -q \
+    2>/dev/null | sed '/^[[:space:]]*$/d' >"$WORK/perf.txt" || true
+}
+
+# perf's self time by (shared object, symbol) → stages: "percent<TAB>stage" lines, largest first.
+profile_stages() {
+  awk '
+    $1 ~ /%$/ {
+      pct = $1; sub(/%/, "", pct); dso = $2; sym = ""
+      for (i = 4; i <= NF; i++) sym = sym " " $i
+      if (dso ~ /kernel/) {
+        if (sym ~ /schedule|switch_to|finish_task_switch|futex|wake_up|ttwu|enqueue_task|dequeue_task|pick_next|update_curr|select_task_rq|idle/)
+          st = "kernel: context switches, futex waits and wake-ups"
+        else if (sym ~ /tcp|ip_|skb|sock|net_|loopback|inet|nf_|__dev|napi/)
+          st = "kernel: TCP over loopback (send, receive)"
+        else
+          st = "kernel: other system calls (poll, epoll, read/write entry, memory)"
+      } else if (dso ~ /libcrypto/) st = "HMAC-SHA256 and SHA-256 (libcrypto)"
+      else if (sym ~ /Schema|schema/) st = "schema validation (RapidJSON)"
+      else if (sym ~ /GenericReader|ParseStream|ParseObject|ParseString|ParseValue/) st = "JSON parse (RapidJSON)"
+      else if (dso ~ /librdkafka/) st = "librdkafka (produce call, broker and poll threads)"
+      else if (sym ~ /httplib/) st = "cpp-httplib (request line, headers, response)"
+      else if (sym ~ /malloc|free|operator new|operator delete|_int_|tcache|realloc|arena/) st = "allocation (malloc/free)"
+      else if (sym ~ /JsonWriter|strftime|printf|localtime|gmtime|cmr_bridge::log/) st = "JSON writing (log line, record, answer)"
+      else if (sym ~ /prometheus/) st = "metrics (prometheus-cpp)"
+      else if (sym ~ /cmr_bridge/) st = "cmr-bridge code (routing, record, dedup, hand-offs)"
+      else if (dso ~ /libc|libstdc|ld-linux|libm/) st = "libc/libstdc++ other (memcpy, strings, locks)"
+      else st = "other: " dso
+      sum[st] += pct
+    }
+    END { for (s in sum) printf "%.1f\t%s\n", sum[s], s }' "$WORK/perf.txt" | sort -t$'\t' -k1,1 -rn
 }
 
 producer_perf() {
@@ -423,6 +561,95 @@ bridge_runs() { # every run against cmr-bridge (each has a consumer check)
   for f in $FIXED_FRACTIONS; do echo "fixed_$f"; done
 }
 
+ratio_of() { # ratio_of BRIDGE_RUN REF_RUN KEY → bridge value / reference value, 2 decimals
+  local a b
+  a=$(get "$1" "$3")
+  b=$(get "$2" "$3")
+  if [[ "$a" =~ ^[0-9.]+$ && "$b" =~ ^[0-9.]+$ ]] && awk -v b="$b" 'BEGIN { exit !(b > 0) }'; then
+    printf '%.2f' "$(calc "$a / $b")"
+  else
+    printf -- '-'
+  fi
+}
+
+# Issue 19: cmr-bridge against the Go reference receiver, same broker and load, one run.
+reference_section() {
+  local c n judged="" tput_ok=1 cpu_ok=1 broker_ok=1 kafka_ok=1 r tput="" cpu="" broker="" p50
+  for c in 16 64 256; do [[ " $CONNECTIONS " == *" $c "* ]] && judged+=" $c"; done
+  echo "## Against the Go reference receiver"
+  echo
+  echo "tests/bench/reference: net/http + franz-go $(sed -n 's/^require github.com\/twmb\/franz-go \(v[^ ]*\).*/\1/p' "$bench_dir/reference/go.mod"),"
+  echo "$(go env GOVERSION 2>/dev/null || echo go); acks=all, idempotent producer, lz4, ProduceSync (sends each record at once); the same HMAC (hex, raw body), 5-minute"
+  echo "window and envelope checks, in-memory dedup, one record per event (the raw body), the answer"
+  echo "after the ack; no schema validation, CloudEvents record, dedup marker, access log or metrics."
+  echo "Both ran the same closed-loop points against the same broker, alternating, in this run."
+  echo "CPU and broker CPU in µs per answered event; ratio = cmr-bridge / reference."
+  echo
+  echo "| conns | cmr-bridge ok/s | reference ok/s | ratio | cmr-bridge p50 / p99 ms | reference p50 / p99 ms | cmr-bridge CPU µs | reference CPU µs | ratio | cmr-bridge broker µs | reference broker µs | ratio | records on Kafka: cmr-bridge / reference |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for c in $CONNECTIONS; do
+    n="bridge_c$c" r="ref_c$c"
+    echo "| $c | $(get "$n" throughput_rps) | $(get "$r" throughput_rps) | $(ratio_of "$n" "$r" throughput_rps) | $(get "$n" fresh_p50_ms) / $(get "$n" fresh_p99_ms) | $(get "$r" fresh_p50_ms) / $(get "$r" fresh_p99_ms) | $(get "$n" service_cpu_ms_per_1k) | $(get "$r" service_cpu_ms_per_1k) | $(ratio_of "$n" "$r" service_cpu_ms_per_1k) | $(get "$n" broker_cpu_ms_per_1k) | $(get "$r" broker_cpu_ms_per_1k) | $(ratio_of "$n" "$r" broker_cpu_ms_per_1k) | $(get "$n" kafka_records)/$(get "$n" kafka_expected_ids) $(get "$n" kafka_check) / $(get "$r" kafka_records)/$(get "$r" kafka_expected_ids) $(get "$r" kafka_check) |"
+  done
+  for c in $judged; do
+    n="bridge_c$c" r="ref_c$c"
+    tput+="${tput:+, }$c: $(ratio_of "$n" "$r" throughput_rps)×"
+    cpu+="${cpu:+, }$c: $(ratio_of "$n" "$r" service_cpu_ms_per_1k)×"
+    broker+="${broker:+, }$c: $(ratio_of "$n" "$r" broker_cpu_ms_per_1k)×"
+    awk "BEGIN { exit !($(ratio_of "$n" "$r" throughput_rps | tr - 0) >= 1.2) }" || tput_ok=0
+    awk "BEGIN { exit !($(ratio_of "$n" "$r" service_cpu_ms_per_1k | tr - 9) <= 0.8) }" || cpu_ok=0
+    awk "BEGIN { exit !($(ratio_of "$n" "$r" broker_cpu_ms_per_1k | tr - 9) <= 1.3) }" || broker_ok=0
+  done
+  for c in $CONNECTIONS; do
+    [[ "$(get "bridge_c$c" kafka_check)" == pass && "$(get "ref_c$c" kafka_check)" == pass ]] || kafka_ok=0
+  done
+  p50=$(get bridge_c1 fresh_p50_ms)
+  echo
+  echo "| target (issue 19) | measured | verdict |"
+  echo "|---|---|---|"
+  echo "| throughput ≥ 1.2× the reference at 16, 64 and 256 connections | $tput | $(verdict "$tput_ok == 1") |"
+  echo "| service CPU per accepted event ≤ 0.8× the reference's | $cpu | $(verdict "$cpu_ok == 1") |"
+  echo "| p50 at 16 connections ≤ the reference's | $(get bridge_c16 fresh_p50_ms) vs $(get ref_c16 fresh_p50_ms) ms = $(ratio_of bridge_c16 ref_c16 fresh_p50_ms)× | $(verdict "$(ratio_of bridge_c16 ref_c16 fresh_p50_ms | tr - 9) <= 1") |"
+  echo "| p50 at 1 connection ≤ 1.0 ms, Kafka ack included | $p50 ms (reference: $(get ref_c1 fresh_p50_ms) ms) | $(verdict "$(tr - 9 <<<"$p50") <= 1.0") |"
+  echo "| broker CPU per event ≤ 1.3× the reference's (dedup markers included) | $broker | $(verdict "$broker_ok == 1") |"
+  echo "| every accepted eventId on Kafka, both services | $(for c in $CONNECTIONS; do printf '%s ' "$(get "bridge_c$c" kafka_check)/$(get "ref_c$c" kafka_check)"; done)| $(verdict "$kafka_ok == 1") |"
+  echo
+}
+
+# Where one event's CPU goes in cmr-bridge (perf), against the physical floor.
+stage_section() {
+  local cpu pct stage
+  echo "## Where an event's CPU goes (cmr-bridge, $RATIO_CONNECTIONS connections)"
+  echo
+  if [[ ! -s "$WORK/perf.txt" ]]; then
+    echo "No profile in this run (perf missing or failed; see the bench log)."
+    echo
+    return 0
+  fi
+  cpu=$(get profile service_cpu_ms_per_1k)
+  echo "\`perf record -F 499\` on every cmr-bridge thread during one more closed-loop point at"
+  echo "$RATIO_CONNECTIONS connections (not one of the measured points: $(get profile throughput_rps) ok/s under perf, $cpu µs of CPU"
+  echo "per event, consumer check $(get profile kafka_check)). Each sample's own function (self time) is put in a"
+  echo "stage by its library and symbol name; inlined code counts where it was inlined, so the"
+  echo "stages are approximate. µs = share × CPU per event."
+  echo
+  echo "| stage | share | µs per event |"
+  echo "|---|---|---|"
+  while IFS=$'\t' read -r pct stage; do
+    echo "| $stage | $pct % | $(printf '%.1f' "$(calc "$pct / 100 * ${cpu/-/0}")") |"
+  done < <(profile_stages)
+  echo
+  echo "Physical floor (\`cmr_bridge_loadgen floor\`: the same bodies, avg $(sed -n 's/^avg_body_bytes=//p' "$WORK/floor.summary") B, one thread, no I/O):"
+  echo "HMAC-SHA256 of the body $(printf '%.2f' "$(sed -n 's/^hmac_us_per_event=//p' "$WORK/floor.summary")") µs + one JSON parse $(printf '%.2f' "$(sed -n 's/^json_parse_us_per_event=//p' "$WORK/floor.summary")") µs = **$(printf '%.2f' "$(sed -n 's/^floor_us_per_event=//p' "$WORK/floor.summary")") µs per event**."
+  echo
+  echo "The heaviest functions (self time):"
+  echo
+  echo '```'
+  head -n 15 "$WORK/perf.txt" | cut -c1-150
+  echo '```'
+  echo
+}
+
 write_report() {
   mkdir -p "$OUT_DIR"
   local r="$OUT_DIR/report.md" c f n big=$largest_connections
@@ -483,6 +710,8 @@ write_report() {
     echo "| rejected (401) ≥ 2× the accepted-event rate | $(get unauth unauthorized_rps)/s vs $accepted_rps/s = $(printf '%.2f' "$unauth_ratio")× | $(verdict "$unauth_ratio >= 2") |"
     echo "| consumer check: every accepted eventId is on Kafka | $checks | $(verdict "$failed == 0") |"
     echo
+    ((REFERENCE)) && reference_section
+    ((PROFILE)) && stage_section
     echo "## Closed loop: throughput, latency, CPU, memory"
     echo
     echo "ok/s = requests answered as expected per second; latency in ms; CPU ms/1k = service CPU"

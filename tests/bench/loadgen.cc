@@ -3,6 +3,7 @@
 //   cmr_bridge_loadgen run --target 127.0.0.1:PORT --key K [options]   send traffic, report
 //   cmr_bridge_loadgen payloads --count N --out FILE [--mix M]         sample bodies, sizes
 //   cmr_bridge_loadgen topics create|delete|list ...                  the bench's own topics
+//   cmr_bridge_loadgen floor [--seconds S] [--mix M]                   HMAC + one JSON parse alone
 //   cmr_bridge_loadgen selftest                                        histogram/payload checks
 //
 // `run` opens N keep-alive connections (one thread each, cpp-httplib client) and sends unique,
@@ -15,7 +16,9 @@
 // signature, as CMR's retries do); --unauthorized F signs with a wrong key (expects 401).
 // Every loop is bounded by --duration and --max-requests; only loopback targets are allowed.
 #include <httplib.h>
+#include <rapidjson/document.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -844,6 +847,78 @@ int payloads(const std::vector<std::string>& args) {
   return 0;
 }
 
+volatile std::size_t observed_sink = 0;
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// The physical floor of one event (issue 19): what any receiver must spend on it, measured alone
+// on one thread over the benchmark's own bodies: the HMAC-SHA256 of the body (hex, as the
+// sender's signature is checked) and one parse of the body into a JSON DOM. No I/O.
+int floor_cost(const std::vector<std::string>& args) {
+  double seconds = 2;
+  std::string mix_spec;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (i + 1 >= args.size())
+      usage_error(args[i] + " needs a value");
+    if (args[i] == "--seconds")
+      seconds = to_double("--seconds", args[++i], 0.1, 60);
+    else if (args[i] == "--mix")
+      mix_spec = args[++i];
+    else
+      usage_error("unknown option " + args[i]);
+  }
+  std::string error;
+  const Mix mix = Mix::parse(mix_spec, &error);
+  if (!error.empty())
+    usage_error(error);
+  PayloadFactory factory(4242, "FLOOR0", 0, mix);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 2000; ++i) {
+    std::string id;
+    bodies.push_back(factory.make(factory.pick_event(), &id));
+  }
+  const std::string key = "bench-floor-key";
+  const std::string timestamp = "1700000000";
+  // Each step timed in its own loop over the same bodies, so neither pays for the other's cache
+  // misses; CPU time of this thread, not wall time.
+  auto per_event_us = [&](auto&& step) {
+    uint64_t events = 0;
+    std::size_t sink = 0;
+    const double start = thread_cpu_seconds();
+    double now = start;
+    while (now - start < seconds / 2) {
+      for (const auto& body : bodies)
+        sink += step(body);
+      events += bodies.size();
+      now = thread_cpu_seconds();
+    }
+    observed_sink = sink;  // the work has an observable result: not optimized away
+    return (now - start) * 1e6 / static_cast<double>(events);
+  };
+  const double hmac_us = per_event_us([&](const std::string& body) {
+    return cmr_bridge::compute_signature(key, cmr_bridge::SignatureScheme::kBodyHex, timestamp,
+                                         body)
+        .size();
+  });
+  const double parse_us = per_event_us([](const std::string& body) {
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    return static_cast<std::size_t>(doc.HasParseError() ? 0 : doc.MemberCount());
+  });
+  uint64_t bytes = 0;
+  for (const auto& body : bodies)
+    bytes += body.size();
+  std::cout << "avg_body_bytes=" << bytes / bodies.size() << "\n";
+  std::cout << "hmac_us_per_event=" << hmac_us << "\n";
+  std::cout << "json_parse_us_per_event=" << parse_us << "\n";
+  std::cout << "floor_us_per_event=" << hmac_us + parse_us << "\n";
+  return 0;
+}
+
 int topics(const std::vector<std::string>& args) {
   if (args.empty())
     usage_error("topics create|delete|list");
@@ -980,7 +1055,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cerr << "usage: cmr_bridge_loadgen run|payloads|topics|selftest [options]\n";
+    std::cerr << "usage: cmr_bridge_loadgen run|payloads|topics|floor|selftest [options]\n";
     return 2;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -990,8 +1065,10 @@ int main(int argc, char** argv) {
     return cmr_bench::payloads(rest);
   if (args[0] == "topics")
     return cmr_bench::topics(rest);
+  if (args[0] == "floor")
+    return cmr_bench::floor_cost(rest);
   if (args[0] == "selftest")
     return cmr_bench::selftest();
-  std::cerr << "usage: cmr_bridge_loadgen run|payloads|topics|selftest [options]\n";
+  std::cerr << "usage: cmr_bridge_loadgen run|payloads|topics|floor|selftest [options]\n";
   return 2;
 }
