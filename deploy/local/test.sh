@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, check the format, lint the scripts, build, start
-# the local Kafka, run every test tier (unit, integration, kafka, fault), the ASan+UBSan and TSan
-# builds, the fuzz targets, promtool on /metrics, the Kubernetes checks and the container image
-# build; stop Kafka. Exits non-zero on any failure. .ci/run calls exactly this.
+# the local Kafka, run every test tier (unit, integration, kafka, bench smoke, fault), the
+# ASan+UBSan and TSan builds, the fuzz targets, promtool on /metrics, the Kubernetes checks and
+# the container image build; stop Kafka. Exits non-zero on any failure. .ci/run calls exactly this.
 #
 #   CMR_BRIDGE_SKIP_SANITIZERS=1  skip the ASan+UBSan and TSan builds (quicker local loop)
 set -euo pipefail
@@ -34,6 +34,9 @@ bash deploy/local/kafka.sh start
 
 step "tests: unit, integration, kafka"
 ctest --test-dir build --output-on-failure --no-tests=error -L 'unit|integration|kafka'
+
+step "bench smoke: a few seconds of load, then every accepted eventId looked up on Kafka"
+BENCH_SMOKE=1 BENCH_SKIP_BUILD=1 BENCH_BUILD_DIR="$root/build" bash tests/bench/bench.sh
 
 step "tests: fault injection (own broker on 19092, stopped and killed on purpose)"
 bash tests/fault/run.sh
