@@ -5,16 +5,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/text.h"
+
 namespace cmr_bridge {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-    text.remove_suffix(1);
-  return text;
-}
 
 std::string quoted(std::string_view text) {
   return "\"" + std::string(text) + "\"";
@@ -25,7 +19,7 @@ template <typename Each>
 void for_each_entry(std::string_view text, Each each) {
   while (true) {
     const auto comma = text.find(',');
-    each(trim(text.substr(0, comma)));
+    each(trim_spaces(text.substr(0, comma)));
     if (comma == std::string_view::npos)
       return;
     text.remove_prefix(comma + 1);
@@ -44,7 +38,7 @@ std::string joined(const std::vector<std::string>& entries) {
 template <typename Get>
 SettingCodec text(Get get) {
   return {[get](std::string_view value, Config& c) -> Status {
-            const auto trimmed = trim(value);
+            const auto trimmed = trim_spaces(value);
             if (trimmed.empty())
               return Error("must not be empty");
             get(c).assign(trimmed);
@@ -73,7 +67,7 @@ template <typename Get>
 SettingCodec integer(Get get, int64_t min, int64_t max, bool zero_allowed = true) {
   using Field = std::remove_cvref_t<decltype(get(std::declval<Config&>()))>;
   return {[get, min, max, zero_allowed](std::string_view value, Config& c) -> Status {
-            const auto text = trim(value);
+            const auto text = trim_spaces(value);
             int64_t parsed = 0;
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
             if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
@@ -100,7 +94,7 @@ SettingCodec integer(Get get, int64_t min, int64_t max, bool zero_allowed = true
 template <typename Get>
 SettingCodec boolean(Get get) {
   return {[get](std::string_view value, Config& c) -> Status {
-            const auto text = trim(value);
+            const auto text = trim_spaces(value);
             if (text == "true" || text == "1" || text == "yes") {
               get(c) = true;
             } else if (text == "false" || text == "0" || text == "no") {
@@ -117,7 +111,7 @@ SettingCodec boolean(Get get) {
 template <typename Get>
 SettingCodec address(Get get) {
   return {[get](std::string_view value, Config& c) -> Status {
-            const auto text = trim(value);
+            const auto text = trim_spaces(value);
             const auto colon = text.rfind(':');
             if (colon == std::string_view::npos || colon + 1 == text.size())
               return Error("must be HOST:PORT, got " + quoted(text));
@@ -147,7 +141,7 @@ SettingCodec address(Get get) {
 template <typename Get, typename Enum>
 SettingCodec choice(Get get, std::vector<std::pair<std::string_view, Enum>> options) {
   return {[get, options](std::string_view value, Config& c) -> Status {
-            const auto text = trim(value);
+            const auto text = trim_spaces(value);
             std::string names;
             for (std::size_t i = 0; i < options.size(); ++i) {
               if (options[i].first == text) {
@@ -213,8 +207,8 @@ SettingCodec topic_configs() {
                 malformed = entry;
                 return;
               }
-              c.kafka.topic_configs.emplace_back(std::string(trim(entry.substr(0, eq))),
-                                                 std::string(trim(entry.substr(eq + 1))));
+              c.kafka.topic_configs.emplace_back(std::string(trim_spaces(entry.substr(0, eq))),
+                                                 std::string(trim_spaces(entry.substr(eq + 1))));
             });
             if (!malformed.empty())
               return Error("entries must be name=value, got " + quoted(malformed));

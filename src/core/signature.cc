@@ -1,10 +1,5 @@
 #include "core/signature.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-
 #include <cctype>
 
 #include "core/encoding.h"
@@ -12,15 +7,6 @@
 
 namespace cmr_bridge {
 namespace {
-
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
-};
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
-};
-using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
 
 constexpr std::size_t kMaxSignatureHeaderLength = 256;
 
@@ -42,43 +28,6 @@ SignatureScheme scheme_for(SignedString what, Encoding encoding) {
   }
   return encoding == Encoding::kHex ? SignatureScheme::kTimestampBodyHex
                                     : SignatureScheme::kTimestampBodyBase64;
-}
-
-MacCtxPtr make_keyed_context(EVP_MAC* mac, std::string_view key) {
-  MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
-  if (!ctx)
-    return nullptr;
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1) {
-    return nullptr;
-  }
-  return ctx;
-}
-
-// Finishes an HMAC from a keyed template without touching the template (it is shared).
-std::optional<Mac> finish_mac(const EVP_MAC_CTX* keyed, std::string_view timestamp_prefix,
-                              std::string_view body) {
-  MacCtxPtr ctx(EVP_MAC_CTX_dup(keyed));
-  if (!ctx)
-    return std::nullopt;
-  const auto update = [&](std::string_view part) {
-    return EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()),
-                          part.size()) == 1;
-  };
-  if (!timestamp_prefix.empty() && (!update(timestamp_prefix) || !update("."))) {
-    return std::nullopt;
-  }
-  if (!update(body))
-    return std::nullopt;
-  Mac out{};
-  std::size_t written = 0;
-  if (EVP_MAC_final(ctx.get(), out.data(), &written, out.size()) != 1 || written != out.size()) {
-    return std::nullopt;
-  }
-  return out;
 }
 
 std::string_view trim(std::string_view text) {
@@ -138,10 +87,6 @@ bool has_timestamp_prefix(std::string_view signed_string) {
   return dot != std::string_view::npos && parse_timestamp(signed_string.substr(0, dot));
 }
 
-EVP_MAC* fetch_hmac() {
-  return EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-}
-
 }  // namespace
 
 OutcomeCode error_code(SignatureError error) {
@@ -159,8 +104,7 @@ OutcomeCode error_code(SignatureError error) {
 }
 
 struct SignatureVerifier::Impl {
-  MacPtr mac;
-  std::vector<MacCtxPtr> keyed;  // one per configured key, in configuration order
+  std::vector<HmacKey> keyed;  // one per configured key, in configuration order
   SignatureScheme scheme = SignatureScheme::kAuto;
 };
 
@@ -172,19 +116,14 @@ Result<std::unique_ptr<SignatureVerifier>> SignatureVerifier::create(
   if (keys.empty())
     return Error("no signing key configured");
   auto impl = std::make_unique<Impl>();
-  impl->mac.reset(fetch_hmac());
-  if (!impl->mac)
-    return Error("OpenSSL cannot provide HMAC");
   impl->scheme = scheme;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const std::string position =
-        "signing key " + std::to_string(i + 1) + " of " + std::to_string(keys.size());
-    if (keys[i].empty())
-      return Error(position + " is empty");
-    auto ctx = make_keyed_context(impl->mac.get(), keys[i]);
-    if (!ctx)
-      return Error(position + ": OpenSSL cannot key HMAC-SHA256 with it");
-    impl->keyed.push_back(std::move(ctx));
+    auto keyed = HmacKey::create(keys[i]);
+    if (!keyed) {
+      return Error("signing key " + std::to_string(i + 1) + " of " + std::to_string(keys.size()) +
+                   " " + keyed.error().message());
+    }
+    impl->keyed.push_back(std::move(keyed).value());
   }
   return std::unique_ptr<SignatureVerifier>(new SignatureVerifier(std::move(impl)));
 }
@@ -222,9 +161,9 @@ SignatureCheck SignatureVerifier::verify(std::optional<std::string_view> signatu
           candidates[i] == SignedString::kTimestampBody ? timestamp : std::string_view{};
       if (candidates[i] == SignedString::kTimestampBody && timestamp.empty())
         continue;
-      const auto expected = finish_mac(keyed.get(), prefix, body);
-      if (expected &&
-          CRYPTO_memcmp(expected->data(), decoded->mac.data(), decoded->mac.size()) == 0) {
+      const auto expected =
+          prefix.empty() ? keyed.compute({body}) : keyed.compute({prefix, ".", body});
+      if (expected && macs_equal(*expected, decoded->mac)) {
         return {SignatureError::kNone, scheme_for(candidates[i], decoded->encoding)};
       }
     }
@@ -236,13 +175,12 @@ std::string compute_signature(std::string_view key, SignatureScheme scheme,
                               std::string_view timestamp, std::string_view body) {
   if (scheme == SignatureScheme::kAuto || key.empty())
     return {};
-  MacPtr mac(fetch_hmac());
-  if (!mac)
-    return {};
-  const auto keyed = make_keyed_context(mac.get(), key);
+  const auto keyed = HmacKey::create(key);
   if (!keyed)
     return {};
-  const auto digest = finish_mac(keyed.get(), uses_timestamp(scheme) ? timestamp : "", body);
+  const auto digest = uses_timestamp(scheme) && !timestamp.empty()
+                          ? keyed->compute({timestamp, ".", body})
+                          : keyed->compute({body});
   if (!digest)
     return {};
   return encoding_of(scheme) == Encoding::kHex ? hex_encode(digest->data(), digest->size())

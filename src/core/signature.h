@@ -12,10 +12,9 @@
 #include "cmr_bridge/codes.h"
 #include "cmr_bridge/result.h"
 #include "cmr_bridge/signature_scheme.h"
+#include "core/hmac.h"
 
 namespace cmr_bridge {
-
-using Mac = std::array<uint8_t, 32>;
 
 enum class SignatureError {
   kNone,

@@ -11,7 +11,7 @@
 #
 # Environment:
 #   CMR_BRIDGE_FUZZ_SECONDS       fuzzing time per target (default 30; 0 = replay seeds only)
-#   CMR_BRIDGE_FUZZ_TARGETS       space-separated subset (default: all four)
+#   CMR_BRIDGE_FUZZ_TARGETS       space-separated subset (default: all five)
 #   CMR_BRIDGE_FUZZ_BUILD_DIR     build directory (default <repo>/build-fuzz)
 #   CMR_BRIDGE_FUZZ_SKIP_INSTALL  1 = do not check/install Debian packages
 #   CMR_BRIDGE_FUZZ_SKIP_KNOWN    1 = while fuzzing, step over the known, reported findings
@@ -26,7 +26,7 @@ here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd -- "$here/../.." && pwd)"
 build="${CMR_BRIDGE_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${CMR_BRIDGE_FUZZ_SECONDS:-30}"
-all_targets=(fuzz_signature fuzz_envelope fuzz_pipeline fuzz_routes_file)
+all_targets=(fuzz_signature fuzz_envelope fuzz_pipeline fuzz_routes_file fuzz_profiles)
 read -r -a targets <<<"${CMR_BRIDGE_FUZZ_TARGETS:-${all_targets[*]}}"
 
 case "$seconds" in '' | *[!0-9]*)
@@ -93,7 +93,7 @@ echo "run.sh: built ${targets[*]} in $(elapsed "$t0") s ($build)"
 t0="$(now)"
 gen="$build/seeds-generated"
 rm -rf "$gen"
-mkdir -p "$gen"/{fuzz_signature,fuzz_envelope,fuzz_pipeline,fuzz_routes_file}
+mkdir -p "$gen"/{fuzz_signature,fuzz_envelope,fuzz_pipeline,fuzz_routes_file,fuzz_profiles}
 key1="fuzz-key-1"  # the keys the harnesses configure
 key2="fuzz-key-2-rotated"
 ts="1709942399"    # inside the window of the pipeline harness's fixed clock
