@@ -1,11 +1,15 @@
 // The binary's command line as an operator uses it: sign, --help, --version, config errors.
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 
+#include "core/source_profile.h"
 #include "support/samples.h"
 
 namespace {
@@ -58,6 +62,126 @@ TEST_SUITE("cli") {
     const auto b64 = run(kBinary + " sign --scheme timestamp-body-base64 --key " +
                          cmr_bridge::test::kTestKey + " --timestamp 1709942399 " + file);
     CHECK(b64.output.find(cmr_bridge::test::kTimestampBodyBase64) != std::string::npos);
+    std::remove(file.c_str());
+  }
+
+  TEST_CASE("sign --profile prints each profile's headers, matching the published vectors") {
+    const std::string file = "/tmp/cmr_bridge_cli_test_sw_body.json";
+    std::ofstream(file, std::ios::binary)
+        << R"({"email":"test@example.com","username":"test_user"})";
+    const auto sw =
+        run(kBinary +
+            " sign --profile standard-webhooks --key "
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD --id msg_27UH4WbU6Z5A5EzD8u03UvzRbpk "
+            "--timestamp 1649367553 " +
+            file);
+    CHECK(sw.exit_code == 0);
+    CHECK(sw.output ==
+          "webhook-id: msg_27UH4WbU6Z5A5EzD8u03UvzRbpk\nwebhook-timestamp: 1649367553\n"
+          "webhook-signature: v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=\n");
+    const auto github = run("printf 'Hello, World!' | GH_KEYS=\"It's a Secret to Everybody,old\" " +
+                            kBinary + " sign --profile github --key-env GH_KEYS --id d-1 -");
+    CHECK(github.exit_code == 0);
+    CHECK(github.output ==
+          "X-Hub-Signature-256: "
+          "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n"
+          "X-GitHub-Delivery: d-1\n");
+    std::remove(file.c_str());
+  }
+
+  TEST_CASE("sign --profile refuses options and keys the profile cannot use, exit 2") {
+    struct Case {
+      std::string arguments;
+      std::string message;
+    };
+    const Case cases[] = {
+        {"--profile svix --key k", "--profile must be cmr, standard-webhooks, github or stripe"},
+        {"--profile github --scheme body-hex --key k", "--scheme applies to --profile cmr only"},
+        {"--profile stripe --event push --key k", "--event applies to --profile github only"},
+        {"--id x --key k", "--id and --event apply to the standard-webhooks and github profiles"},
+        {"--profile stripe", "no key: pass --key or --key-env VAR"},
+        {"--profile stripe --key-env CMR_BRIDGE_CLI_TEST_UNSET",
+         "--key-env CMR_BRIDGE_CLI_TEST_UNSET: the variable is unset or empty"},
+        {"--profile standard-webhooks --key whsec_!!",
+         "the signing key is not whsec_ followed by valid base64"},
+        {"--profile stripe --key k --timestamp soon",
+         "the timestamp must be a Unix time in seconds"},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.arguments);
+      const auto result = run("printf x | " + kBinary + " sign " + c.arguments + " -");
+      CHECK(result.exit_code == 2);
+      CHECK(result.output.find(c.message) != std::string::npos);
+    }
+  }
+
+  TEST_CASE("send --profile P --source NAME posts to /webhooks/NAME, signed so P verifies it") {
+    struct Received {
+      std::string path;
+      cmr_bridge::HeaderList headers;
+      std::string body;
+    };
+    std::mutex mutex;
+    Received received;
+    httplib::Server server;
+    server.Post(R"(/webhooks/[a-z0-9-]+)",
+                [&](const httplib::Request& req, httplib::Response& res) {
+                  const std::lock_guard<std::mutex> lock(mutex);
+                  received = {req.path, {}, req.body};
+                  for (const auto& [name, value] : req.headers)
+                    received.headers.emplace_back(name, value);
+                  res.set_content(R"({"status":"accepted"})", "application/json");
+                });
+    const int port = server.bind_to_any_port("127.0.0.1");
+    REQUIRE(port > 0);
+    // bind_to_any_port already listens: connections queue until the accept loop runs.
+    std::thread listener([&] { server.listen_after_bind(); });
+
+    const std::string body = R"({"id":"evt_1","type":"invoice.paid"})";
+    const std::string file = "/tmp/cmr_bridge_cli_test_send_body.json";
+    std::ofstream(file, std::ios::binary) << body;
+    struct Case {
+      cmr_bridge::VerificationProfile profile;
+      std::string key;
+      std::string source;
+    };
+    const Case cases[] = {
+        {cmr_bridge::VerificationProfile::kStandardWebhooks,
+         "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "acme"},
+        {cmr_bridge::VerificationProfile::kGithub, "gh-secret", "gh"},
+        {cmr_bridge::VerificationProfile::kStripe, "whsec_stripe", "pay"},
+    };
+    for (const auto& c : cases) {
+      const std::string profile(cmr_bridge::to_string(c.profile));
+      CAPTURE(profile);
+      const auto sent =
+          run(kBinary + " send http://127.0.0.1:" + std::to_string(port) + " --profile " + profile +
+              " --source " + c.source + " --key " + c.key + " --timestamp 1700000000 " + file);
+      CHECK(sent.exit_code == 0);
+      CHECK(sent.output.find("HTTP 200") == 0);
+      const std::lock_guard<std::mutex> lock(mutex);
+      CHECK(received.path == "/webhooks/" + c.source);
+      CHECK(received.body == body);
+      const auto verifier =
+          cmr_bridge::make_profile_verifier(c.profile, {c.key}, std::chrono::seconds(300));
+      REQUIRE(verifier);
+      const cmr_bridge::HeaderListView view(received.headers);
+      const auto check = verifier.value()->verify(
+          view, received.body,
+          std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)));
+      CHECK(check.ok());
+      // Standard Webhooks and GitHub deliveries get a fresh id unless --id names one.
+      CHECK(check.identity.delivery_id.has_value() ==
+            (c.profile != cmr_bridge::VerificationProfile::kStripe));
+    }
+    const auto both = run(kBinary + " send http://127.0.0.1:" + std::to_string(port) +
+                          "/webhooks/x --profile github --source gh --key k " + file);
+    CHECK(both.exit_code == 2);
+    CHECK(both.output.find("not both") != std::string::npos);
+    CHECK(run(kBinary + " send http://127.0.0.1:1 --source Bad_Name --key k " + file).exit_code ==
+          2);
+    server.stop();
+    listener.join();
     std::remove(file.c_str());
   }
 
