@@ -232,6 +232,83 @@ def materialize_volumes(docs, wl, container, root):
     return sorted(mounts, key=len, reverse=True)
 
 
+def rendered_config_file(docs):
+    """The chart's config.json as a dict ({} when the render has none)."""
+    for cm in by_kind(docs, "ConfigMap"):
+        text = (cm.get("data") or {}).get("config.json")
+        if text:
+            return json.loads(text)
+    return {}
+
+
+def source_key_variables(docs):
+    """Variables the rendered config file's sources read their keys from (keys_env)."""
+    return [src["keys_env"] for src in rendered_config_file(docs).get("sources", [])
+            if "keys_env" in src]
+
+
+def check_sources(path, sources):
+    """Each source of `sources` (values) reaches the config file with its keys from its Secret:
+    keys_file at a read-only mount of that Secret's key, or keys_env set by secretKeyRef; no
+    keysSecret and no key material in the ConfigMap."""
+    docs = load_docs(path)
+    wl = workload(docs)
+    c = bridge_container(wl)
+    pod = wl["spec"]["template"]["spec"]
+    config = rendered_config_file(docs)
+    if env_value(c, "CMR_BRIDGE_CONFIG_FILE") != "/etc/cmr-bridge/config/config.json":
+        fail("sources render without CMR_BRIDGE_CONFIG_FILE pointing at the mounted config.json")
+    rendered = {src.get("name"): src for src in config.get("sources", [])}
+    if sorted(rendered) != sorted(src["name"] for src in sources):
+        fail(f"config.json sources {sorted(rendered)}, values name "
+             f"{sorted(src['name'] for src in sources)}")
+        return
+    for ingress in by_kind(docs, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            paths = {(p["path"], p["pathType"]) for p in rule["http"]["paths"]}
+            missing = [src["name"] for src in sources
+                       if (f"/webhooks/{src['name']}", "Exact") not in paths]
+            if missing:
+                fail(f"Ingress host {rule.get('host')}: no Exact path for sources {missing}")
+            else:
+                ok(f"Ingress host {rule.get('host')}: /webhooks/<name> for every source")
+    env = {e["name"]: e for e in c.get("env", [])}
+    mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for src in sources:
+        name, secret = src["name"], src["keysSecret"]
+        got = rendered[name]
+        if "keysSecret" in got:
+            fail(f"source {name}: keysSecret leaked into config.json")
+        for field, value in src.items():
+            if field != "keysSecret" and got.get(field) != value:
+                fail(f"source {name}: {field} rendered as {got.get(field)!r}, values say {value!r}")
+        key = secret.get("key", "keys")
+        if secret.get("as", "file") == "file":
+            mount_dir = f"/etc/cmr-bridge/sources/{name}"
+            mount = mounts.get(mount_dir)
+            volume = volumes.get((mount or {}).get("name"), {}).get("secret", {})
+            if got.get("keys_file") != mount_dir + "/keys" or "keys_env" in got:
+                fail(f"source {name}: keys_file {got.get('keys_file')!r}, "
+                     f"expected {mount_dir}/keys only")
+            elif not mount or not mount.get("readOnly"):
+                fail(f"source {name}: {mount_dir} is not mounted read-only")
+            elif (volume.get("secretName") != secret["name"]
+                  or volume.get("items") != [{"key": key, "path": "keys"}]):
+                fail(f"source {name}: the mount is not Secret {secret['name']} key {key}: {volume}")
+            else:
+                ok(f"source {name}: keys_file from Secret {secret['name']}/{key}, read-only")
+        else:
+            variable = secret.get("env", "CMR_SOURCE_%s_KEYS" % name.upper().replace("-", "_"))
+            ref = env.get(variable, {}).get("valueFrom", {}).get("secretKeyRef")
+            if got.get("keys_env") != variable or "keys_file" in got:
+                fail(f"source {name}: keys_env {got.get('keys_env')!r}, expected {variable} only")
+            elif ref != {"name": secret["name"], "key": key}:
+                fail(f"source {name}: {variable} is not set from Secret {secret['name']}/{key}")
+            else:
+                ok(f"source {name}: keys_env {variable} from Secret {secret['name']}/{key}")
+
+
 def cmd_env(args):
     docs = load_docs(args.rendered)
     wl = workload(docs)
@@ -251,9 +328,12 @@ def cmd_env(args):
     if dupes:
         fail(f"set more than once: {', '.join(dupes)}")
     unknown, waiting = [], []
+    source_keys = set(source_key_variables(docs))
     for n in names:
         if n in exact or any(n.startswith(p) and len(n) > len(p) for p in prefixes):
             continue
+        if n in source_keys:
+            continue  # named by a source's keys_env in the rendered config file
         (waiting if n in pending else unknown).append(n)
     for n in sorted(pending & exact & set(names)):
         print(f"  note {n} is in pending-env.txt but the binary knows it now: remove it there")
@@ -794,7 +874,38 @@ def cmd_matrix(args):
         else:
             ok(f"two releases, two dashboard uids: {', '.join(sorted(uids))}")
 
+        sources = [
+            {"name": "acme", "profile": "standard-webhooks",
+             "keysSecret": {"name": "acme-webhook-keys"},
+             "routes": [{"match": "*", "topic": "acme.events"}]},
+            {"name": "gh", "profile": "github",
+             "keysSecret": {"name": "gh-webhook-keys", "key": "secret", "as": "env"},
+             "routes": [{"match": "*", "topic": "gh.events"}]},
+            {"name": "pay", "profile": "stripe",
+             "keysSecret": {"name": "pay-webhook-keys", "as": "env", "env": "PAY_WEBHOOK_KEYS"},
+             "routes": [{"match": "invoice.*", "topic": "pay.events"},
+                        {"match": "*", "topic": "pay.other.events"}]}]
+        for extra in ({}, {"configFile": {"LOG_LEVEL": "debug"}, "ingress.enabled": True}):
+            values = {"sources": sources, **extra}
+            path = render_to(tmp, "sources" + ("-and-config-file" if extra else ""),
+                             args.helm, args.chart, values)
+            if path:
+                check_sources(path, sources)
+                config = rendered_config_file(load_docs(path))
+                if extra and config.get("LOG_LEVEL") != "debug":
+                    fail("sources dropped the configFile settings from config.json")
+
         print("renders that must fail")
+        source = {"name": "acme", "profile": "stripe", "keysSecret": {"name": "s"}}
+        must_fail("a source with inline keys", args.helm, args.chart,
+                  {"sources": [{**source, "keys_env": "ACME_KEYS"}]},
+                  "keys_env")
+        must_fail("two sources of one name", args.helm, args.chart,
+                  {"sources": [source, source]}, 'sources[1].name "acme" is taken')
+        must_fail("a source named cmr", args.helm, args.chart,
+                  {"sources": [{**source, "name": "cmr"}]}, 'sources[0].name "cmr" is taken')
+        must_fail("a source without a keys Secret", args.helm, args.chart,
+                  {"sources": [{"name": "acme", "profile": "stripe"}]}, "keysSecret")
         must_fail("grace below the drain", args.helm, args.chart,
                   {"terminationGracePeriodSeconds": 39},
                   "terminationGracePeriodSeconds 39 is shorter than the shutdown it must cover "

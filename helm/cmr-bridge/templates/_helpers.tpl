@@ -76,7 +76,64 @@ app.kubernetes.io/part-of: cmr-bridge
 {{- end -}}
 
 {{- define "cmr-bridge.hasConfigMap" -}}
-{{- if or .Values.routes.file .Values.schemas.overrides .Values.configFile -}}true{{- end -}}
+{{- if or .Values.routes.file .Values.schemas.overrides (include "cmr-bridge.hasConfigFile" .) -}}true{{- end -}}
+{{- end -}}
+
+{{/* A config file is mounted when configFile or sources has something to say. */}}
+{{- define "cmr-bridge.hasConfigFile" -}}
+{{- if or .Values.configFile .Values.sources -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The sources as the config file's "sources" list takes them (docs/kubernetes.md#webhook-sources):
+each entry as written in values, without keysSecret, plus keys_file (the Secret key mounted at
+/etc/cmr-bridge/sources/<name>/keys) or keys_env (a variable set from the Secret). Keys never
+pass through values. Rendered as JSON: {"sources": [...]}.
+*/}}
+{{- define "cmr-bridge.sourcesConfig" -}}
+{{- $sources := list -}}
+{{- $names := dict -}}
+{{- range $i, $source := .Values.sources -}}
+{{- $name := required (printf "sources[%d].name is required" $i) $source.name -}}
+{{- if not (regexMatch "^[a-z0-9-]{1,32}$" $name) -}}
+{{- fail (printf "sources[%d].name %q must match [a-z0-9-]{1,32}" $i $name) -}}
+{{- end -}}
+{{- if or (eq $name "cmr") (hasKey $names $name) -}}
+{{- fail (printf "sources[%d].name %q is taken (cmr is the built-in source; names are unique)" $i $name) -}}
+{{- end -}}
+{{- $_ := set $names $name true -}}
+{{- if or (hasKey $source "keys_env") (hasKey $source "keys_file") (hasKey $source "keys") -}}
+{{- fail (printf "sources[%d] (%s): keys come from a Secret: set keysSecret, not keys_env, keys_file or keys" $i $name) -}}
+{{- end -}}
+{{- $secret := required (printf "sources[%d] (%s): keysSecret.name is required (the Secret holding its keys)" $i $name) (($source.keysSecret | default dict).name) -}}
+{{- $rendered := omit $source "keysSecret" -}}
+{{- if eq (include "cmr-bridge.sourceKeysAs" $source) "env" -}}
+{{- $_ := set $rendered "keys_env" (include "cmr-bridge.sourceKeysEnv" $source) -}}
+{{- else -}}
+{{- $_ := set $rendered "keys_file" (printf "/etc/cmr-bridge/sources/%s/keys" $name) -}}
+{{- end -}}
+{{- $sources = append $sources $rendered -}}
+{{- end -}}
+{{- toJson (dict "sources" $sources) -}}
+{{- end -}}
+
+{{/* How a source's keys reach the bridge: "file" (default) or "env". */}}
+{{- define "cmr-bridge.sourceKeysAs" -}}
+{{- $as := (.keysSecret | default dict).as | default "file" -}}
+{{- if not (has $as (list "file" "env")) -}}
+{{- fail (printf "sources (%s): keysSecret.as must be file or env, not %q" .name $as) -}}
+{{- end -}}
+{{- $as -}}
+{{- end -}}
+
+{{/* The variable a keysSecret.as=env source reads: keysSecret.env, or CMR_SOURCE_<NAME>_KEYS. */}}
+{{- define "cmr-bridge.sourceKeysEnv" -}}
+{{- (.keysSecret | default dict).env | default (printf "CMR_SOURCE_%s_KEYS" (.name | upper | replace "-" "_")) -}}
+{{- end -}}
+
+{{/* The Secret key holding a source's comma-separated keys (keysSecret.key, default "keys"). */}}
+{{- define "cmr-bridge.sourceKeysKey" -}}
+{{- (.keysSecret | default dict).key | default "keys" -}}
 {{- end -}}
 
 {{/*
@@ -308,9 +365,18 @@ dedup cache; "limit" = request + every in-flight body held bodyCopies times.
       name: {{ $secret }}
       key: {{ .Values.secret.keys.encryptionKeys }}
 {{- end }}
-{{- if .Values.configFile }}
+{{- if include "cmr-bridge.hasConfigFile" . }}
 - name: CMR_BRIDGE_CONFIG_FILE
   value: "/etc/cmr-bridge/config/config.json"
+{{- end }}
+{{- range .Values.sources }}
+{{- if eq (include "cmr-bridge.sourceKeysAs" .) "env" }}
+- name: {{ include "cmr-bridge.sourceKeysEnv" . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .keysSecret.name }}
+      key: {{ include "cmr-bridge.sourceKeysKey" . }}
+{{- end }}
 {{- end }}
 {{- if .Values.routes.file }}
 - name: CMR_BRIDGE_ROUTES_FILE
