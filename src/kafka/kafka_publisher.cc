@@ -143,7 +143,10 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::create(const ProducerSet
           {"acks", "all"},
           // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
           {"partitioner", "murmur2_random"},
-          {"linger.ms", "2"},
+          // No linger: a lone request's record is sent at once (as franz-go's ProduceSync does);
+          // under load records still batch while produce requests are in flight. Measured: p50
+          // at one connection 3-6 ms -> 0.6-0.8 ms (docs/performance.md).
+          {"linger.ms", "0"},
           // Every 2xx waits on a produce round trip: send requests at once, as the Java clients
           // do (TCP_NODELAY). Measured: +2 % throughput at 64 connections, within the noise.
           {"socket.nagle.disable", "true"},

@@ -494,7 +494,7 @@ producer_perf() {
     --topic "$topic" --num-records "$PERF_RECORDS" --throughput -1 \
     --payload-file "$payloads" \
     --producer-props bootstrap.servers="$BROKERS" acks=all enable.idempotence=true \
-    linger.ms=2 compression.type=lz4 \
+    linger.ms=0 compression.type=lz4 \
     >"$WORK/perf.out" 2>"$WORK/perf.err" || true
   t_end=$(date +%s.%N)
   after=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$bpid/stat" 2>/dev/null || echo 0)
@@ -780,7 +780,7 @@ write_report() {
     echo
     echo "\`java -cp \"\$(deploy/local/kafka.sh classpath)\" org.apache.kafka.tools.ProducerPerformance\`:"
     echo "$PERF_RECORDS records drawn from $(grep -c . "$WORK/payloads.txt" 2>/dev/null || echo 0) generated bodies of the same mix (avg ${PERF_AVG_BYTES:-?} B: the same"
-    echo "record sizes), acks=all, enable.idempotence=true, linger.ms=2, compression.type=lz4 (the"
+    echo "record sizes), acks=all, enable.idempotence=true, linger.ms=0, compression.type=lz4 (the"
     echo "bridge's producer settings), one producer, unbounded rate (${PERF_WALL:-?} s wall time with the JVM start)."
     echo
     echo "| records/s | MB/s | avg ms | p50 | p99 | p99.9 | broker CPU ms/1k |"
