@@ -73,6 +73,22 @@ std::size_t scalar_end(std::string_view json, std::size_t start) {
   return i;
 }
 
+// One past the '}' or ']' that closes the container opened at `open` (valid JSON).
+std::size_t container_end(std::string_view json, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < json.size(); ++i) {
+    const char c = json[i];
+    if (c == '"') {
+      i = string_end(json, i) - 1;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return json.size();
+}
+
 struct Replacement {
   std::size_t begin;
   std::size_t end;
@@ -80,8 +96,8 @@ struct Replacement {
   std::string plaintext;  // the value's JSON text as sent (a string token keeps its quotes)
 };
 
-// Walks valid JSON without recursion, noting scalar values whose key or pointer is a
-// credential.
+// Walks valid JSON without recursion, noting the values (scalars other than null, objects and
+// arrays whole) whose key or pointer is a credential.
 std::vector<Replacement> find_credentials(std::string_view json, const CredentialPolicy& policy) {
   struct Frame {
     bool object;
@@ -120,6 +136,14 @@ std::vector<Replacement> find_credentials(std::string_view json, const Credentia
         stack.back().expect_key = stack.back().object;
       }
       ++i;
+    } else if ((c == '{' || c == '[') && !stack.empty() &&
+               is_credential(stack.back(), current_pointer(stack.back()))) {
+      // An object or array under a credential name or pointer is one credential: its whole
+      // JSON text is replaced, so no part of it reaches Kafka in the clear.
+      const std::size_t end = container_end(json, i);
+      found.push_back(
+          {i, end, current_pointer(stack.back()), std::string(json.substr(i, end - i))});
+      i = end;
     } else if (c == '{' || c == '[') {
       if (!stack.empty()) {
         const Frame& parent = stack.back();

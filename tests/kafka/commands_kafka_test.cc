@@ -93,7 +93,7 @@ std::string at_ms(int64_t timestamp_ms) {
       std::chrono::system_clock::time_point(std::chrono::milliseconds(timestamp_ms)));
 }
 
-// The JSON pointers (into `data`) of every non-null scalar whose member name is one of `names`,
+// The JSON pointers (into `data`) of every non-null value whose member name is one of `names`,
 // found by walking the sent document: the test's own idea of where the credentials are.
 void credential_pointers(const rapidjson::Value& value, const std::string& pointer,
                          const std::set<std::string>& names, std::vector<std::string>& found) {
@@ -101,8 +101,7 @@ void credential_pointers(const rapidjson::Value& value, const std::string& point
     for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
       const std::string name = it->name.GetString();
       const std::string child = pointer + "/" + name;
-      if (names.contains(name) && !it->value.IsObject() && !it->value.IsArray() &&
-          !it->value.IsNull()) {
+      if (names.contains(name) && !it->value.IsNull()) {
         found.push_back(child);
       } else {
         credential_pointers(it->value, child, names, found);
@@ -112,6 +111,25 @@ void credential_pointers(const rapidjson::Value& value, const std::string& point
     for (rapidjson::SizeType i = 0; i < value.Size(); ++i)
       credential_pointers(value[i], pointer + "/" + std::to_string(i), names, found);
   }
+}
+
+// Every string inside `value` (itself, when it is one).
+std::vector<std::string> string_leaves(const rapidjson::Value& value) {
+  std::vector<std::string> leaves;
+  if (value.IsString()) {
+    leaves.emplace_back(value.GetString());
+  } else if (value.IsObject()) {
+    for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+      for (auto& leaf : string_leaves(it->value))
+        leaves.push_back(std::move(leaf));
+    }
+  } else if (value.IsArray()) {
+    for (const auto& element : value.GetArray()) {
+      for (auto& leaf : string_leaves(element))
+        leaves.push_back(std::move(leaf));
+    }
+  }
+  return leaves;
 }
 
 const rapidjson::Value* at_pointer(const rapidjson::Value& root, const std::string& pointer) {
@@ -269,13 +287,15 @@ TEST_SUITE("kafka commands") {
       CommandsFixture,
       "every credential field kind is encrypted on Kafka and `decrypt --event-id` "
       "restores the binary-mode record; another event id, wrong key or unknown key id exit 1") {
-    // The three documented names, an extra name matched at any depth (CMR_BRIDGE_CREDENTIAL_FIELDS
-    // "email"), and a JSON pointer to a value that is not a string ("/isAdmin", a boolean).
+    // The three documented names, extra names matched at any depth (CMR_BRIDGE_CREDENTIAL_FIELDS
+    // "email", and "recoveryCodes" over an array holding an object), and a JSON pointer to a
+    // value that is not a string ("/isAdmin", a boolean).
     start({{"CMR_BRIDGE_CREDENTIALS", "encrypt"},
            {"CMR_BRIDGE_ENCRYPTION_KEYS", kKeys},
-           {"CMR_BRIDGE_CREDENTIAL_FIELDS", "email,/isAdmin"},
+           {"CMR_BRIDGE_CREDENTIAL_FIELDS", "email,recoveryCodes,/isAdmin"},
            {"CMR_BRIDGE_RECORD_FORMAT", "cloudevents-binary"}});
-    const std::set<std::string> names = {"password", "appPassword", "authenticatorSecret", "email"};
+    const std::set<std::string> names = {"password", "appPassword", "authenticatorSecret", "email",
+                                         "recoveryCodes"};
     struct Sent {
       const char* event;
       const char* topic;
@@ -285,7 +305,11 @@ TEST_SUITE("kafka commands") {
                                 {"prewarmup.order.success", "prewarmup.events", {}}};
     for (const auto& sent : sent_events) {
       CAPTURE(sent.event);
-      const std::string body = documented_example(sent.event);
+      std::string body = documented_example(sent.event);
+      const std::string data_start = R"("data": {)";
+      REQUIRE(body.find(data_start) != std::string::npos);
+      body.insert(body.find(data_start) + data_start.size(),
+                  R"("recoveryCodes": ["RC-111-222", {"backup": "RC-333-444"}],)");
       const std::string answer = post(body);
       REQUIRE_MESSAGE(answer.find("accepted") != std::string::npos, answer);
       rapidjson::Document sent_doc;
@@ -310,8 +334,9 @@ TEST_SUITE("kafka commands") {
         REQUIRE(value != nullptr);
         REQUIRE(value->IsString());
         CHECK(std::string(value->GetString()).rfind("cmr-enc:v1:k1:", 0) == 0);
-        if (original->IsString()) {
-          CHECK(record.value.find(original->GetString()) == std::string::npos);
+        for (const std::string& secret : string_leaves(*original)) {
+          CAPTURE(secret);
+          CHECK(record.value.find(secret) == std::string::npos);
         }
       }
 

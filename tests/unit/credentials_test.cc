@@ -84,6 +84,28 @@ TEST_SUITE("credentials") {
     CHECK(string_at(*protect_credentials(kData, p, "EVENT-1"), pointer) != sealed);
   }
 
+  TEST_CASE("an object or array under a credential name or pointer is protected whole") {
+    const std::string data =
+        R"({"mailboxId":"M1","password":{"current":"s3cr\"et]","previous":["old}1"]},)"
+        R"("recovery":[["c0de-1"],{"k":"c0de-2"}],"after":"kept"})";
+    CredentialPolicy p = policy(CredentialMode::kEncrypt);
+    p.pointers = {"/recovery"};
+    const std::string out = *protect_credentials(data, p, "E");
+    for (const char* secret : {"s3cr", "old}1", "c0de-1", "c0de-2"}) {
+      CAPTURE(secret);
+      CHECK(out.find(secret) == std::string::npos);
+    }
+    CHECK(string_at(out, "/after") == "kept");
+    CHECK(string_at(out, "/mailboxId") == "M1");
+    CHECK(decrypt_credential(string_at(out, "/password"), p.keys, "E", "/password") ==
+          std::optional<std::string>(R"({"current":"s3cr\"et]","previous":["old}1"]})"));
+    CHECK(decrypt_credential(string_at(out, "/recovery"), p.keys, "E", "/recovery") ==
+          std::optional<std::string>(R"([["c0de-1"],{"k":"c0de-2"}])"));
+    const std::string redacted = *protect_credentials(data, policy(CredentialMode::kRedact), "E");
+    CHECK(string_at(redacted, "/password") == "[REDACTED]");
+    CHECK(string_at(redacted, "/after") == "kept");
+  }
+
   TEST_CASE("key rotation: a value sealed with an older key id still decrypts") {
     CredentialPolicy old_policy = policy(CredentialMode::kEncrypt);
     const std::string out = *protect_credentials(kData, old_policy, "E");
