@@ -685,7 +685,7 @@ write_report() {
     echo "  The service, the broker (one JVM) and the load generator share these CPUs; *others* is"
     echo "  CPU used by unrelated processes in the same window. Compare figures of one run with"
     echo "  each other (ratios), not across machines or runs."
-    echo "- **Code:** $(git_rev); Release build; service defaults unless noted."
+    echo "- **Code:** $(git_rev); $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || echo Release) build; service defaults unless noted."
     echo "- **Traffic:** unique, correctly signed (body-hex) webhooks of all 11 events:"
     echo "  $(get "$b64" mix | sed 's/,/, /g');"
     echo "  average body $(get "$b64" avg_body_bytes) B (prewarmup.order.success ~20 KB). Every response is"
