@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, check the format, lint the scripts, build, start
-# the local Kafka, run every test tier (unit, integration, kafka, bench smoke, fault), the
-# ASan+UBSan and TSan builds, the fuzz targets, promtool on /metrics, the Kubernetes checks and
-# the container image build; stop Kafka. Exits non-zero on any failure. .ci/run calls exactly this.
+# the local Kafka, run every test tier (unit, integration, kafka, bench smoke, fault), the unit,
+# integration and kafka tiers again in the ASan+UBSan and TSan builds, the fuzz targets, promtool
+# on /metrics, the Kubernetes checks and the container image build; stop Kafka. Exits non-zero
+# on any failure. .ci/run calls exactly this.
 #
 #   CMR_BRIDGE_SKIP_SANITIZERS=1  skip the ASan+UBSan and TSan builds (quicker local loop)
 set -euo pipefail
@@ -42,17 +43,12 @@ step "tests: fault injection (own broker on 19092, stopped and killed on purpose
 bash tests/fault/run.sh
 
 if [ "${CMR_BRIDGE_SKIP_SANITIZERS:-0}" != 1 ]; then
-  step "ASan+UBSan build: unit and integration tiers"
-  CMR_BRIDGE_BUILD_DIR="$root/build-asan" CMR_BRIDGE_BUILD_TYPE=Debug \
-    bash deploy/local/build.sh -DCMR_BRIDGE_SANITIZE=address
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --no-tests=error -L 'unit|integration'
+  # Against the local Kafka started above; docs/testing.md, "Sanitizers".
+  step "ASan+UBSan build: unit, integration and kafka tiers"
+  bash tests/sanitizers/run.sh address
 
-  step "TSan build: unit and integration tiers"
-  CMR_BRIDGE_BUILD_DIR="$root/build-tsan" CMR_BRIDGE_BUILD_TYPE=Debug \
-    bash deploy/local/build.sh -DCMR_BRIDGE_SANITIZE=thread
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan --output-on-failure --no-tests=error -L 'unit|integration'
+  step "TSan build: unit, integration and kafka tiers"
+  bash tests/sanitizers/run.sh thread
 fi
 
 step "fuzz (libFuzzer: regression inputs, then ${CMR_BRIDGE_FUZZ_SECONDS:-30} s per target)"

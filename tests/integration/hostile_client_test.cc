@@ -29,7 +29,14 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
+// The bridge's read timeout. A request queued behind idle connections would be answered only
+// after they are cut at this timeout, so the idle-connection case's bound is this value; under
+// TSan the unqueued answer alone takes over 5 s here, hence a longer timeout there.
+#if defined(__SANITIZE_THREAD__)
+constexpr int kReadTimeoutS = 10;
+#else
 constexpr int kReadTimeoutS = 3;
+#endif
 
 std::size_t rss_bytes(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -162,13 +169,21 @@ std::string signed_request(const std::string& body) {
 
 constexpr std::size_t kMiB = 1024 * 1024;
 // How much the bridge's RSS may grow during one hostile case: far below the 300 MiB the worst
-// cases send. Sanitizer builds multiply what each connection touches (shadow memory, redzones,
-// ASan's quarantine; measured: 512 idle connections +42 MB under ASan against +14 MB plain),
-// so their bound is four times larger, still under the attacks it guards against.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// cases send. ASan multiplies what each connection touches (shadow memory, redzones, its
+// quarantine; measured: 512 idle connections +42 MB under ASan against +14 MB plain), so its
+// bound is four times larger, still under the attacks it guards against. Under TSan the RSS is
+// TSan's own (shadow and per-thread trace memory: measured ~330 MB peak in every case, the one
+// that sends 4 bytes included), so the bound is checked in the plain and ASan builds only; the
+// TSan build checks the answers.
+#if defined(__SANITIZE_ADDRESS__)
 constexpr std::size_t kRssGrowthBound = 128 * kMiB;
 #else
 constexpr std::size_t kRssGrowthBound = 32 * kMiB;
+#endif
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kRssBoundChecked = false;
+#else
+constexpr bool kRssBoundChecked = true;
 #endif
 // Unsigned, expired: a bridge that read the body first would still answer 401 at the end.
 const std::string kUnsignedHeaders =
@@ -238,21 +253,11 @@ struct HostileFixture {
   HostileFixture() { REQUIRE(bridge.wait_listening(20s)); }
 };
 
-// The cases run the real binary. Under TSan its librdkafka threads (librdkafka is not
-// instrumented) crash in TSan's allocator as soon as they resolve the broker address, so the TSan
-// build skips these cases; the plain and ASan+UBSan builds run them.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kRealBinaryCrashesUnderTsan = true;
-#else
-constexpr bool kRealBinaryCrashesUnderTsan = false;
-#endif
-
 }  // namespace
 
 TEST_CASE_FIXTURE(HostileFixture,
                   "hostile clients get their documented answer and the bridge's memory stays "
-                  "bounded" *
-                      doctest::skip(kRealBinaryCrashesUnderTsan)) {
+                  "bounded") {
   for (const auto& hostile : hostile_cases()) {
     SUBCASE(hostile.name) {
       std::this_thread::sleep_for(200ms);
@@ -273,15 +278,15 @@ TEST_CASE_FIXTURE(HostileFixture,
       CHECK(answer.response.find("\"error\":\"" + hostile.expected_code + "\"") !=
             std::string::npos);
       CHECK(answer.response.find("Connection: close") != std::string::npos);
-      CHECK(peak < before + hostile.rss_growth_bound);
+      if (kRssBoundChecked)
+        CHECK(peak < before + hostile.rss_growth_bound);
     }
   }
 }
 
 TEST_CASE_FIXTURE(HostileFixture,
                   "512 idle connections hold no worker: a signed request behind them is "
-                  "answered" *
-                      doctest::skip(kRealBinaryCrashesUnderTsan)) {
+                  "answered") {
   const std::size_t before = rss_bytes(bridge.pid());
   std::vector<int> idle;
   for (int i = 0; i < 512; ++i) {
@@ -291,8 +296,8 @@ TEST_CASE_FIXTURE(HostileFixture,
   }
   std::this_thread::sleep_for(200ms);  // all accepted and parked
   RssSampler sampler(bridge.pid());
-  // Generous bound, named as such: the broker is absent, so the pipeline answers 503 once the
-  // 1 s delivery timeout passes; what is asserted is that no idle connection delays it.
+  // The broker is absent, so the pipeline answers 503 once the 1 s delivery timeout passes;
+  // what is asserted is that no idle connection delays it (bound: kReadTimeoutS, above).
   const Answer answer = attack(bridge.port(), signed_request(kDomainOrderSuccess), 0, nullptr, 10s);
   const std::size_t peak = sampler.peak();
   for (int fd : idle)
@@ -302,6 +307,7 @@ TEST_CASE_FIXTURE(HostileFixture,
           << " KiB before, peak " << peak / 1024 << " KiB");
   CHECK(answer.status == 503);
   CHECK(answer.response.find("server_busy") == std::string::npos);
-  CHECK(answer.elapsed < 5s);
-  CHECK(peak < before + kRssGrowthBound);
+  CHECK(answer.elapsed < std::chrono::seconds(kReadTimeoutS));
+  if (kRssBoundChecked)
+    CHECK(peak < before + kRssGrowthBound);
 }
