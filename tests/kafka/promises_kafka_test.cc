@@ -1,21 +1,15 @@
 // Kafka tier: promises of the Kafka edge that no end-to-end test reached, checked on the real
 // publisher and the real broker (never a fake).
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <array>
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "kafka/kafka_publisher.h"
 #include "kafka/topic_scan.h"
+#include "support/java_tool.h"
 #include "support/kafka_reader.h"
 #include "support/signed_post.h"
 
@@ -38,32 +32,13 @@ KafkaSettings test_kafka() {
   return kafka;
 }
 
-// Runs `command` through the shell; its standard output, or nothing when it exited non-zero.
-std::optional<std::string> shell_output(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe)
-    return std::nullopt;
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (const std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe.get()))
-    out.append(buffer.data(), n);
-  if (pclose(pipe.release()) != 0)
-    return std::nullopt;
-  return out;
-}
-
 // The partition the Kafka Java client's default partitioner picks for each key (murmur2 of the
 // key bytes, positive, modulo the partition count), computed by that client itself: the
 // kafka-clients jar of the broker distribution, fetched by deploy/local/kafka.sh when missing.
 std::vector<int> java_partitions(const std::vector<std::string>& keys, int partitions) {
-  const auto classpath =
-      shell_output("bash '" CMR_BRIDGE_SOURCE_DIR "/deploy/local/kafka.sh' classpath 2>/dev/null");
-  REQUIRE_MESSAGE(classpath, "deploy/local/kafka.sh classpath failed (jars not fetched)");
-  const std::string jars = classpath->substr(0, classpath->find('\n'));
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("cmr-murmur2-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "JavaPartitions.java") << R"(
+  std::vector<std::string> arguments = {std::to_string(partitions)};
+  arguments.insert(arguments.end(), keys.begin(), keys.end());
+  const std::string out = run_java("JavaPartitions", R"(
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.utils.Utils;
 public class JavaPartitions {
@@ -75,16 +50,10 @@ public class JavaPartitions {
     }
   }
 }
-)";
-  std::string command = "java -cp '" + jars + "' '" + (dir / "JavaPartitions.java").string() +
-                        "' " + std::to_string(partitions);
-  for (const auto& key : keys)
-    command += " '" + key + "'";
-  const auto out = shell_output(command + " 2>&1");
-  std::filesystem::remove_all(dir);
-  REQUIRE_MESSAGE(out, "java failed: " << command);
+)",
+                                   arguments);
   std::vector<int> result;
-  std::istringstream lines(*out);
+  std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);)
     result.push_back(std::atoi(line.c_str()));
   return result;

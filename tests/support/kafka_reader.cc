@@ -80,12 +80,14 @@ void add_partitions(const std::string& brokers, const std::string& topic, int to
 }
 
 void produce_to_partition(const std::string& brokers, const std::string& topic, int32_t partition,
-                          const std::string& key, const std::string& value) {
+                          const std::string& key, const std::string& value,
+                          const std::map<std::string, std::string>& producer_properties) {
   // flush() returning NO_ERROR only means the queue is empty: the delivery report says whether
   // the record was written. A partition created a moment ago may be unknown to this client's
   // first metadata answer (the record then fails with UNKNOWN_PARTITION): try again, bounded.
-  auto conf =
-      value_or_throw(rdkafka::new_conf({{"bootstrap.servers", brokers}, {"log_level", "3"}}));
+  rdkafka::Properties properties = {{"bootstrap.servers", brokers}, {"log_level", "3"}};
+  properties.insert(properties.end(), producer_properties.begin(), producer_properties.end());
+  auto conf = value_or_throw(rdkafka::new_conf(properties));
   rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
   rd_kafka_conf_set_opaque(conf.get(), &delivery);
   rd_kafka_conf_set_dr_msg_cb(conf.get(),

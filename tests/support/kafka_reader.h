@@ -35,8 +35,10 @@ void add_partitions(const std::string& brokers, const std::string& topic, int to
 void delete_topic(const std::string& brokers, const std::string& topic);
 
 // Writes one record to the given partition and waits for its ack. Throws on failure.
+// `producer_properties` go to the producer after bootstrap.servers (librdkafka's defaults else).
 void produce_to_partition(const std::string& brokers, const std::string& topic, int32_t partition,
-                          const std::string& key, const std::string& value);
+                          const std::string& key, const std::string& value,
+                          const std::map<std::string, std::string>& producer_properties = {});
 
 // The number of partitions of `topic`; -1 when it does not exist or the broker does not answer.
 int partition_count(const std::string& brokers, const std::string& topic);
