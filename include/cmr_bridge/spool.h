@@ -13,6 +13,9 @@ struct SpooledRequest {
   std::string timestamp;         // the cmr-x-timestamp header as received
   std::string signature_scheme;  // the scheme that verified it
   std::chrono::system_clock::time_point received;
+  // The sender's W3C trace context as validated at the edge; empty when it sent none.
+  std::string traceparent = {};
+  std::string tracestate = {};
 };
 
 enum class SpoolAppendResult {

@@ -114,7 +114,12 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
           const std::string scheme = header(record, "cmr-signature-scheme");
           const auto received = parse_rfc3339(header(record, "cmr-received-time"))
                                     .value_or(std::chrono::system_clock::now());
-          const SpooledRequest request{record.value, timestamp, scheme, received};
+          const SpooledRequest request{record.value,
+                                       timestamp,
+                                       scheme,
+                                       received,
+                                       header(record, "traceparent"),
+                                       header(record, "tracestate")};
           const VerifiedRequest verified = reverified(request);
           const Decision decision = pipeline.decide(verified);
           if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {

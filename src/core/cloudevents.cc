@@ -49,6 +49,8 @@ std::vector<std::pair<std::string, std::string>> attributes(const NormalizationI
       {"provider", first_field(data, {"workspaceType", "serviceProvider"})},
       {"receivedtime", format_rfc3339(input.received)},
       {"signaturescheme", std::string(input.signature_scheme)},
+      {"traceparent", std::string(input.trace.traceparent)},
+      {"tracestate", std::string(input.trace.tracestate)},
   };
   std::erase_if(out, [](const auto& attribute) { return attribute.second.empty(); });
   return out;
@@ -75,14 +77,23 @@ Record make_cloudevent_record(const NormalizationInput& input,
     value.raw_field("data", input.data);
     record.value = value.finish();
     record.headers = {{"content-type", "application/cloudevents+json; charset=utf-8"}};
+    append_trace_headers(input.trace, record.headers);
   } else {
     record.value.assign(input.data);
     record.headers.reserve(attrs.size() + 1);
     record.headers.push_back({"content-type", "application/json"});
     for (const auto& [name, text] : attrs)
       record.headers.push_back({"ce_" + name, text});
+    append_trace_headers(input.trace, record.headers);
   }
   return record;
+}
+
+void append_trace_headers(const TraceContext& trace, std::vector<RecordHeader>& headers) {
+  if (!trace.traceparent.empty())
+    headers.push_back({"traceparent", std::string(trace.traceparent)});
+  if (!trace.tracestate.empty())
+    headers.push_back({"tracestate", std::string(trace.tracestate)});
 }
 
 }  // namespace cmr_bridge

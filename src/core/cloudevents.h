@@ -9,6 +9,7 @@
 #include "cmr_bridge/publisher.h"
 #include "core/envelope.h"
 #include "core/routing.h"
+#include "core/trace_context.h"
 
 namespace cmr_bridge {
 
@@ -34,6 +35,9 @@ struct NormalizationInput {
   // the `cmrxtimestamp` extension attribute so consumers can order one key's events by the
   // sender's clock (replicas can publish them out of order while one replays its spool).
   std::string_view sent_timestamp = {};
+  // The sender's W3C trace context: the CloudEvents distributed-tracing extension attributes
+  // `traceparent` and `tracestate`, and the Kafka headers of the same names.
+  TraceContext trace = {};
 };
 
 // The outcome attribute: the last dot-separated segment of the event name
@@ -43,5 +47,9 @@ std::string_view event_outcome(std::string_view event);
 // `data` goes out as the exact bytes the sender wrote (Envelope::raw_data), so no number,
 // string or field is ever rewritten.
 Record make_cloudevent_record(const NormalizationInput& input, const CloudEventsSettings& settings);
+
+// Appends `traceparent` and `tracestate` headers (each when present) to `headers`: a record's
+// and a dead letter's trace context, as W3C Trace Context names it for message headers.
+void append_trace_headers(const TraceContext& trace, std::vector<RecordHeader>& headers);
 
 }  // namespace cmr_bridge

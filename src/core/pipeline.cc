@@ -62,8 +62,12 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
 
   // From here the request is authentic: it is published, dead-lettered or spooled.
   const auto sent = to_time_point(*parse_timestamp(*request.timestamp));
-  const VerifiedRequest verified{request.body, *request.timestamp, sent, received,
-                                 to_string(signature.matched)};
+  const VerifiedRequest verified{.body = request.body,
+                                 .timestamp = *request.timestamp,
+                                 .sent = sent,
+                                 .received = received,
+                                 .signature_scheme = to_string(signature.matched),
+                                 .trace = request.trace};
   const Decision decision = decide(verified);
   if (parts_.spool != nullptr && parts_.spool->backlogged()) {
     // Earlier requests wait in the spool: queue behind them so each key stays in order.
@@ -81,9 +85,10 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
 }
 
 Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentity& id) const {
-  const SpoolAppendResult result =
-      parts_.spool->append({std::string(request.body), std::string(request.timestamp),
-                            std::string(request.signature_scheme), request.received});
+  const SpoolAppendResult result = parts_.spool->append(
+      {std::string(request.body), std::string(request.timestamp),
+       std::string(request.signature_scheme), request.received,
+       std::string(request.trace.traceparent), std::string(request.trace.tracestate)});
   if (result == SpoolAppendResult::kDurable) {
     return outcome_for(id, OutcomeCode::kSpooled, request.signature_scheme);
   }
@@ -98,8 +103,17 @@ Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentit
 
 VerifiedRequest reverified(const SpooledRequest& request) {
   const auto parsed = parse_timestamp(request.timestamp);
-  return {request.body, request.timestamp, parsed ? to_time_point(*parsed) : request.received,
-          request.received, request.signature_scheme};
+  // Validated again: a dead letter's headers are read back from Kafka.
+  const TraceContext trace = parse_trace_context(
+      request.traceparent.empty() ? 0 : 1, request.traceparent,
+      request.tracestate.empty() ? std::nullopt
+                                 : std::optional<std::string_view>(request.tracestate));
+  return {.body = request.body,
+          .timestamp = request.timestamp,
+          .sent = parsed ? to_time_point(*parsed) : request.received,
+          .received = request.received,
+          .signature_scheme = request.signature_scheme,
+          .trace = trace};
 }
 
 Outcome IngestPipeline::forward(const SpooledRequest& request) const {
@@ -207,7 +221,7 @@ Decision IngestPipeline::decide(const VerifiedRequest& request) const {
   return PublishDecision{
       std::move(id), dedup,
       make_cloudevent_record({envelope, *route, record_key, request.sent, request.received,
-                              request.signature_scheme, *data, request.timestamp},
+                              request.signature_scheme, *data, request.timestamp, request.trace},
                              settings_.cloudevents)};
 }
 
@@ -225,6 +239,7 @@ DeadLetterDecision IngestPipeline::dead_letter(const VerifiedRequest& request, O
       {"cmr-signature-scheme", std::string(request.signature_scheme)},
       {"cmr-x-timestamp", std::string(request.timestamp)},
   };
+  append_trace_headers(request.trace, record.headers);
   if (!decision.id.event.empty())
     record.headers.push_back({"cmr-event", decision.id.event});
   if (!decision.id.event_id.empty())

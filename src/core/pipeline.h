@@ -20,6 +20,7 @@
 #include "core/routing.h"
 #include "core/schema_set.h"
 #include "core/signature.h"
+#include "core/trace_context.h"
 
 namespace cmr_bridge {
 
@@ -27,6 +28,7 @@ struct WebhookRequest {
   std::optional<std::string_view> signature;  // cmr-x-signature, nullopt when absent
   std::optional<std::string_view> timestamp;  // cmr-x-timestamp, nullopt when absent
   std::string_view body;                      // raw bytes exactly as received
+  TraceContext trace = {};                    // the sender's W3C trace context, if valid
 };
 
 // A request whose signature and timestamp already passed (live, or read back from the
@@ -37,6 +39,7 @@ struct VerifiedRequest {
   std::chrono::system_clock::time_point sent;
   std::chrono::system_clock::time_point received;
   std::string_view signature_scheme;
+  TraceContext trace = {};  // carried into the record (and the spool, and a dead letter)
 };
 
 // A spooled or dead-lettered request, verified once already, ready to be decided again.

@@ -7,7 +7,9 @@
 namespace cmr_bridge {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersionPlain = 1;
+constexpr uint8_t kVersionTagged = 2;
+enum Tag : uint8_t { kTagTraceparent = 1, kTagTracestate = 2 };
 constexpr uint32_t kMaxPayload = 256u * 1024 * 1024;
 
 template <typename T>
@@ -46,7 +48,8 @@ std::string encode_spool_frame(const SpooledRequest& request) {
   std::string payload;
   payload.reserve(32 + request.timestamp.size() + request.signature_scheme.size() +
                   request.body.size());
-  put<uint8_t>(payload, kVersion);
+  const bool tagged = !request.traceparent.empty() || !request.tracestate.empty();
+  put<uint8_t>(payload, tagged ? kVersionTagged : kVersionPlain);
   put<int64_t>(payload, std::chrono::duration_cast<std::chrono::milliseconds>(
                             request.received.time_since_epoch())
                             .count());
@@ -56,6 +59,15 @@ std::string encode_spool_frame(const SpooledRequest& request) {
   payload.append(request.signature_scheme);
   put<uint32_t>(payload, static_cast<uint32_t>(request.body.size()));
   payload.append(request.body);
+  const auto put_tagged = [&payload](Tag tag, const std::string& value) {
+    if (value.empty())
+      return;
+    put<uint8_t>(payload, tag);
+    put<uint16_t>(payload, static_cast<uint16_t>(value.size()));
+    payload.append(value);
+  };
+  put_tagged(kTagTraceparent, request.traceparent);
+  put_tagged(kTagTracestate, request.tracestate);
 
   std::string frame;
   frame.reserve(kSpoolFrameHeader + payload.size());
@@ -89,14 +101,27 @@ DecodedFrame decode_spool_frame(std::string_view bytes) {
   uint8_t scheme_length = 0;
   uint32_t body_length = 0;
   out.status = FrameStatus::kCorrupt;
-  if (!take(payload, version) || version != kVersion || !take(payload, received_ms) ||
-      !take(payload, timestamp_length) ||
+  if (!take(payload, version) || (version != kVersionPlain && version != kVersionTagged) ||
+      !take(payload, received_ms) || !take(payload, timestamp_length) ||
       !take_bytes(payload, timestamp_length, out.request.timestamp) ||
       !take(payload, scheme_length) ||
       !take_bytes(payload, scheme_length, out.request.signature_scheme) ||
       !take(payload, body_length) || !take_bytes(payload, body_length, out.request.body) ||
-      !payload.empty()) {
+      (version == kVersionPlain && !payload.empty())) {
     return out;
+  }
+  while (!payload.empty()) {
+    uint8_t tag = 0;
+    uint16_t value_length = 0;
+    if (!take(payload, tag) || !take(payload, value_length))
+      return out;
+    std::string* field = tag == kTagTraceparent  ? &out.request.traceparent
+                         : tag == kTagTracestate ? &out.request.tracestate
+                                                 : nullptr;
+    if (field == nullptr || !field->empty() || value_length == 0 ||
+        !take_bytes(payload, value_length, *field)) {
+      return out;
+    }
   }
   out.request.received =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms));

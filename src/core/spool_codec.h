@@ -3,6 +3,10 @@
 //   frame   = u32 payload_length | u32 crc32(payload) | payload        (little-endian)
 //   payload = u8 version(1) | i64 received_unix_ms | u16 timestamp_length | timestamp
 //             | u8 scheme_length | scheme | u32 body_length | body
+//   version 2: the same fields, then tagged fields until the payload ends:
+//             u8 tag | u16 length | bytes; tag 1 = traceparent, 2 = tracestate (tag 3 is
+//             reserved for the source name). An unknown or repeated tag makes the frame corrupt.
+//   A request with no tagged field is written as version 1, which every release reads.
 #pragma once
 
 #include <cstdint>

@@ -53,6 +53,27 @@ std::optional<std::string_view> header(const httplib::Request& req, const char* 
   return std::string_view(it->second);
 }
 
+// The request's W3C trace context, validated (invalid → none; never a refusal). Several
+// tracestate headers are one list joined with ',' into `joined` (which the views may point into).
+TraceContext trace_context(const httplib::Request& req, std::string& joined) {
+  const std::size_t parents = req.get_header_value_count("traceparent");
+  if (parents == 0)
+    return {};
+  std::optional<std::string_view> tracestate;
+  const std::size_t states = req.get_header_value_count("tracestate");
+  if (states == 1) {
+    tracestate = header(req, "tracestate");
+  } else if (states > 1) {
+    for (std::size_t i = 0; i < states && joined.size() <= kMaxTracestateLength; ++i) {
+      if (i > 0)
+        joined += ',';
+      joined += req.get_header_value("tracestate", i);
+    }
+    tracestate = joined;
+  }
+  return parse_trace_context(parents, header(req, "traceparent"), tracestate);
+}
+
 std::string lowercase(std::string_view text) {
   std::string lower;
   for (char c : text)
@@ -320,8 +341,9 @@ struct WebhookServer::Impl {
               started);
       return;
     }
-    const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader),
-                                 body};
+    std::string joined_tracestate;
+    const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader), body,
+                                 trace_context(req, joined_tracestate)};
     respond(res, pipeline.handle(request), started);
   }
 

@@ -13,7 +13,10 @@
 //     sign_for_profile and compares independently of the verifier's parser);
 //   - a timestamped profile only accepts a send time within the tolerance of now;
 //   - sign_for_profile's headers always verify, and a flipped body bit, another key or a
-//     repeated signature header never does.
+//     repeated signature header never does;
+//   - the W3C trace context read from the same headers is bounded, carries a tracestate only
+//     with a traceparent, and what it carries matches an independent check of the grammar's
+//     fixed parts.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -23,6 +26,8 @@
 
 #include "cmr_bridge/codes.h"
 #include "core/source_profile.h"
+#include "core/text.h"
+#include "core/trace_context.h"
 #include "fuzz_common.h"
 
 using namespace cmr_bridge;
@@ -176,6 +181,34 @@ void check_round_trip(VerificationProfile profile, uint8_t control, std::string_
              "a repeated auth header must be refused");
 }
 
+void check_trace(const HeaderList& headers) {
+  const HeaderListView view(headers);
+  std::string joined;
+  for (const auto& [name, value] : headers) {
+    if (equals_ignore_case(name, "tracestate"))
+      joined += (joined.empty() ? "" : ",") + value;
+  }
+  const std::size_t parents = view.count("traceparent");
+  const TraceContext trace = parse_trace_context(
+      parents, view.value("traceparent"),
+      view.count("tracestate") ? std::optional<std::string_view>(joined) : std::nullopt);
+  FUZZ_CHECK(trace.tracestate.empty() || !trace.traceparent.empty(),
+             "a tracestate is only carried with a traceparent");
+  if (trace.traceparent.empty())
+    return;
+  FUZZ_CHECK(parents == 1, "a repeated traceparent is never carried");
+  const std::string_view parent = trace.traceparent;
+  FUZZ_CHECK(parent.size() >= 55 && parent.size() <= kMaxTraceparentLength, "traceparent bounds");
+  FUZZ_CHECK(parent[2] == '-' && parent[35] == '-' && parent[52] == '-', "traceparent dashes");
+  FUZZ_CHECK(parent.substr(0, 2) != "ff", "version ff is invalid");
+  FUZZ_CHECK(parent.substr(0, 2) != "00" || parent.size() == 55, "version 00 is 55 characters");
+  FUZZ_CHECK(parent.substr(3, 32).find_first_not_of('0') != std::string_view::npos,
+             "an all-zero trace id is invalid");
+  FUZZ_CHECK(trace.tracestate.size() <= kMaxTracestateLength, "tracestate bounds");
+  for (const char c : trace.tracestate)
+    FUZZ_CHECK(c >= 0x20 && c <= 0x7e, "tracestate is printable ASCII");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -195,7 +228,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto profile = kProfiles[control & 3];
   const auto now = kNows[(control >> 3) & 3];
 
-  check_arbitrary(profile, parse_headers(block), body, now);
+  const HeaderList headers = parse_headers(block);
+  check_arbitrary(profile, headers, body, now);
+  check_trace(headers);
   check_round_trip(profile, control, body, now);
   return 0;
 }

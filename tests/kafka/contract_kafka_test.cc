@@ -330,6 +330,54 @@ TEST_SUITE("kafka contract") {
     fs::remove(file);
   }
 
+  TEST_CASE_FIXTURE(ContractFixture,
+                    "a W3C trace context reaches the record as attributes and Kafka headers; an "
+                    "invalid one is ignored, not refused") {
+    start();
+    const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const auto post_traced = [&](const std::string& body, const httplib::Headers& trace) {
+      httplib::Headers headers = trace;
+      const std::string ts = unix_seconds_now();
+      headers.emplace("cmr-x-timestamp", ts);
+      headers.emplace("cmr-x-signature",
+                      compute_signature(kTestKey, SignatureScheme::kBodyHex, ts, body));
+      httplib::Client client("127.0.0.1", bridge->port());
+      client.set_read_timeout(std::chrono::seconds(30));
+      return client.Post("/webhooks", headers, body, "application/json");
+    };
+    const std::string traced =
+        replace_all(example("domain.order.success"), "6SSHBXWR3N4JEKGRQSG3KW3D76N6", "TRACE1");
+    // Two tracestate headers are one list.
+    const auto accepted = post_traced(traced, {{"traceparent", parent},
+                                               {"tracestate", "rojo=00f067aa0ba902b7"},
+                                               {"tracestate", "congo=t61rcWkgMzE"}});
+    REQUIRE(accepted);
+    CHECK(accepted->status == 200);
+    const std::string invalid =
+        replace_all(example("domain.order.success"), "6SSHBXWR3N4JEKGRQSG3KW3D76N6", "TRACE2");
+    const auto ignored =
+        post_traced(invalid, {{"traceparent", "00-not-a-trace"}, {"tracestate", "rojo=1"}});
+    REQUIRE(ignored);
+    CHECK(ignored->status == 200);
+
+    const auto records = read_topic(brokers, topic("order.events"));
+    REQUIRE(records.size() == 2);
+    for (const auto& r : records) {
+      if (attr(r, "id") == "TRACE1") {
+        CHECK(attr(r, "traceparent") == parent);
+        CHECK(attr(r, "tracestate") == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+        REQUIRE(r.headers.count("traceparent") == 1);
+        CHECK(r.headers.at("traceparent") == parent);
+        CHECK(r.headers.at("tracestate") == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+      } else {
+        CHECK(attr(r, "id") == "TRACE2");
+        CHECK(attr(r, "traceparent") == "<absent>");
+        CHECK(r.headers.count("traceparent") == 0);
+        CHECK(r.headers.count("tracestate") == 0);
+      }
+    }
+  }
+
   TEST_CASE_FIXTURE(ContractFixture, "credentials can be redacted instead") {
     start({{"CMR_BRIDGE_CREDENTIALS", "redact"}});
     const std::string body = example("prewarmup.order.success");

@@ -16,12 +16,12 @@ const auto kSent = system_clock::time_point(seconds(1709942399));
 const auto kReceived = system_clock::time_point(milliseconds(1709942399250));
 
 Record normalize(const std::string& body, CloudEventsMode mode, std::string_view key = "K",
-                 std::string_view sent_timestamp = "1709942399") {
+                 std::string_view sent_timestamp = "1709942399", TraceContext trace = {}) {
   static const Route route{"prewarmup.*", "prewarmup", "cmr.prewarmup.events", {"/orderId"}, ""};
   const auto parsed = parse_envelope(body);
   REQUIRE(parsed.error == EnvelopeError::kNone);
   return make_cloudevent_record({*parsed.envelope, route, key, kSent, kReceived, "body-hex",
-                                 parsed.envelope->raw_data(), sent_timestamp},
+                                 parsed.envelope->raw_data(), sent_timestamp, trace},
                                 {mode, "cmr-test"});
 }
 
@@ -97,6 +97,51 @@ TEST_SUITE("cloudevents") {
     for (const auto& h : binary.headers)
       headers[h.name] = h.value;
     CHECK(headers["ce_cmrxtimestamp"] == "1709942399250");
+  }
+
+  TEST_CASE("the sender's trace context becomes distributed-tracing attributes and headers") {
+    const std::string body = R"({"event":"prewarmup.order.failed","eventId":"E4","data":{}})";
+    const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const std::string state = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
+    const TraceContext trace{parent, state};
+    const Record structured =
+        normalize(body, CloudEventsMode::kStructured, "K", "1709942399", trace);
+    rapidjson::Document doc;
+    doc.Parse(structured.value.c_str());
+    REQUIRE(doc.IsObject());
+    CHECK(attribute(doc, "traceparent") == parent);
+    CHECK(attribute(doc, "tracestate") == state);
+    std::map<std::string, std::string> headers;
+    for (const auto& h : structured.headers)
+      headers[h.name] = h.value;
+    CHECK(headers["traceparent"] == parent);
+    CHECK(headers["tracestate"] == state);
+
+    const Record binary = normalize(body, CloudEventsMode::kBinary, "K", "1709942399", trace);
+    headers.clear();
+    for (const auto& h : binary.headers)
+      headers[h.name] = h.value;
+    CHECK(headers["ce_traceparent"] == parent);
+    CHECK(headers["ce_tracestate"] == state);
+    CHECK(headers["traceparent"] == parent);
+    CHECK(headers["tracestate"] == state);
+
+    // A traceparent alone carries no tracestate.
+    const Record parent_only =
+        normalize(body, CloudEventsMode::kStructured, "K", "1709942399", {parent, {}});
+    doc.Parse(parent_only.value.c_str());
+    CHECK(attribute(doc, "traceparent") == parent);
+    CHECK(attribute(doc, "tracestate") == "<absent>");
+  }
+
+  TEST_CASE("without a trace context no trace attribute or header is written") {
+    const std::string body = R"({"event":"prewarmup.order.failed","eventId":"E5","data":{}})";
+    for (const auto mode : {CloudEventsMode::kStructured, CloudEventsMode::kBinary}) {
+      const Record record = normalize(body, mode);
+      for (const auto& h : record.headers)
+        CHECK(h.name.find("trace") == std::string::npos);
+      CHECK(record.value.find("trace") == std::string::npos);
+    }
   }
 
   TEST_CASE("the outcome is the last segment of the event name") {

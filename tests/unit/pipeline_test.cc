@@ -434,4 +434,49 @@ TEST_SUITE("pipeline") {
     const Outcome outcome = send("{not json");
     CHECK(outcome.kind == OutcomeKind::kUnavailable);
   }
+
+  TEST_CASE_FIXTURE(SpoolFixture,
+                    "a request's trace context reaches its record, its spool entry and a dead "
+                    "letter, and comes back from the spool") {
+    const std::string parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const std::string state = "rojo=00f067aa0ba902b7";
+    const auto send_traced = [&](const IngestPipeline& to, const std::string& body) {
+      const std::string signature =
+          compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, body);
+      return to.handle({signature, kTestTimestamp, body, TraceContext{parent, state}});
+    };
+    REQUIRE(send_traced(pipeline, kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
+    REQUIRE(publisher.records.size() == 1);
+    CHECK(header_value(publisher.records[0], "traceparent") == parent);
+    CHECK(header_value(publisher.records[0], "tracestate") == state);
+
+    const std::string unroutable = R"({"event":"no.such.event","eventId":"U1","data":{}})";
+    REQUIRE(send_traced(pipeline, unroutable).kind == OutcomeKind::kDeadLettered);
+    REQUIRE(publisher.records.size() == 2);
+    CHECK(header_value(publisher.records[1], "cmr-dlq-reason") == "unroutable_event");
+    CHECK(header_value(publisher.records[1], "traceparent") == parent);
+    CHECK(header_value(publisher.records[1], "tracestate") == state);
+
+    spool_double.backlog = true;
+    const std::string other =
+        R"({"event":"mailbox.created","eventId":"T2","data":{"orderId":"O"}})";
+    REQUIRE(to_string(send_traced(spooled, other).code) == "spooled");
+    REQUIRE(spool_double.requests.size() == 1);
+    CHECK(spool_double.requests[0].traceparent == parent);
+    CHECK(spool_double.requests[0].tracestate == state);
+    spool_double.backlog = false;
+    REQUIRE(spooled.forward(spool_double.requests[0]).kind == OutcomeKind::kAccepted);
+    CHECK(header_value(publisher.records.back(), "traceparent") == parent);
+    CHECK(header_value(publisher.records.back(), "tracestate") == state);
+  }
+
+  TEST_CASE_FIXTURE(SpoolFixture,
+                    "a spooled or dead-lettered trace that no longer validates is "
+                    "dropped, the request is not") {
+    SpooledRequest request{kDomainOrderSuccess, kTestTimestamp,      "body-hex",
+                           clock.now(),         "not-a-traceparent", "rojo=1"};
+    REQUIRE(spooled.forward(request).kind == OutcomeKind::kAccepted);
+    CHECK(header_value(publisher.records.back(), "traceparent") == "<absent>");
+    CHECK(header_value(publisher.records.back(), "tracestate") == "<absent>");
+  }
 }

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -96,7 +98,73 @@ TEST_SUITE("spool") {
     CHECK(decoded.request.received == original.received);
   }
 
+  TEST_CASE("a trace context makes a version 2 frame; without one the frame stays version 1") {
+    SpooledRequest traced = request(3);
+    traced.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    traced.tracestate = "rojo=00f067aa0ba902b7";
+    const std::string frame = encode_spool_frame(traced);
+    CHECK(frame[kSpoolFrameHeader] == 2);
+    const DecodedFrame decoded = decode_spool_frame(frame);
+    REQUIRE(decoded.status == FrameStatus::kOk);
+    CHECK(decoded.size == frame.size());
+    CHECK(decoded.request.body == traced.body);
+    CHECK(decoded.request.timestamp == traced.timestamp);
+    CHECK(decoded.request.traceparent == traced.traceparent);
+    CHECK(decoded.request.tracestate == traced.tracestate);
+    SpooledRequest parent_only = traced;
+    parent_only.tracestate.clear();
+    const DecodedFrame parent_decoded = decode_spool_frame(encode_spool_frame(parent_only));
+    REQUIRE(parent_decoded.status == FrameStatus::kOk);
+    CHECK(parent_decoded.request.traceparent == traced.traceparent);
+    CHECK(parent_decoded.request.tracestate.empty());
+    // The version-1 layout, byte for byte as earlier releases wrote it, still reads.
+    const std::string plain = encode_spool_frame(request(3));
+    CHECK(plain[kSpoolFrameHeader] == 1);
+    const DecodedFrame old = decode_spool_frame(plain);
+    REQUIRE(old.status == FrameStatus::kOk);
+    CHECK(old.request.traceparent.empty());
+    CHECK(old.request.tracestate.empty());
+  }
+
+  TEST_CASE("a version 2 frame with an unknown, repeated or empty tag is corrupt") {
+    SpooledRequest traced = request(4);
+    traced.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const std::string frame = encode_spool_frame(traced);
+    // Re-frames a changed payload with a correct length and checksum.
+    const auto reframed = [](std::string payload) {
+      std::string out(kSpoolFrameHeader, '\0');
+      const auto length = static_cast<uint32_t>(payload.size());
+      const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                                   reinterpret_cast<const Bytef*>(payload.data()),
+                                                   static_cast<uInt>(payload.size())));
+      std::memcpy(out.data(), &length, 4);
+      std::memcpy(out.data() + 4, &crc, 4);
+      return out + payload;
+    };
+    const std::string payload = frame.substr(kSpoolFrameHeader);
+    const std::size_t tag_at = payload.size() - traced.traceparent.size() - 3;
+    REQUIRE(payload[tag_at] == 1);
+    CHECK(decode_spool_frame(reframed(payload)).status == FrameStatus::kOk);
+    std::string unknown = payload;
+    unknown[tag_at] = 3;  // reserved for the source name: not read by this release
+    CHECK(decode_spool_frame(reframed(unknown)).status == FrameStatus::kCorrupt);
+    const std::string repeated = payload + payload.substr(tag_at);
+    CHECK(decode_spool_frame(reframed(repeated)).status == FrameStatus::kCorrupt);
+    const std::string empty_value = payload + std::string("\x02\0\0", 3);
+    CHECK(decode_spool_frame(reframed(empty_value)).status == FrameStatus::kCorrupt);
+    std::string as_version_1 = payload;
+    as_version_1[0] = 1;  // version 1 has no tagged fields after the body
+    CHECK(decode_spool_frame(reframed(as_version_1)).status == FrameStatus::kCorrupt);
+  }
+
   TEST_CASE("a cut frame is incomplete and a flipped byte is corrupt") {
+    SpooledRequest traced = request(1);
+    traced.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const std::string traced_frame = encode_spool_frame(traced);
+    for (std::size_t cut = 0; cut < traced_frame.size(); ++cut) {
+      CAPTURE(cut);
+      CHECK(decode_spool_frame(traced_frame.substr(0, cut)).status == FrameStatus::kIncomplete);
+    }
     const std::string frame = encode_spool_frame(request(1));
     for (std::size_t cut = 0; cut < frame.size(); ++cut) {
       CAPTURE(cut);
