@@ -138,6 +138,15 @@ void delete_topic(const std::string& brokers, const std::string& topic) {
     throw std::runtime_error("no result deleting " + topic);
   if (rd_kafka_topic_result_error(topics[0]) != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw std::runtime_error(rd_kafka_err2str(rd_kafka_topic_result_error(topics[0])));
+  // The answer means the controller committed the deletion; the broker applies it a moment
+  // later and accepts produces to the topic until then. Return only once the broker's metadata
+  // no longer has the topic, so a test's next produce is refused for certain.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (partition_count(brokers, topic) != -1) {
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("the broker still lists " + topic + " 15 s after deleting it");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 int partition_count(const std::string& brokers, const std::string& topic) {
