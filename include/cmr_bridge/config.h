@@ -80,6 +80,9 @@ struct Config {
   std::string spool_dir;                // empty = spool off
   std::size_t spool_max_bytes = 1024ull * 1024 * 1024;
   std::chrono::milliseconds spool_retry{1000};  // forwarder back-off while Kafka is away
+  // Spooled records the forwarder keeps uncommitted at once (in flight, or acknowledged behind
+  // an earlier one); one worker thread each.
+  std::size_t spool_forward_window = 64;
   // After SIGTERM and the last request: how long the forwarder keeps forwarding the spool while
   // Kafka acknowledges (the rest stays on disk, and its count is logged).
   std::chrono::seconds spool_drain{20};

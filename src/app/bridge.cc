@@ -104,6 +104,13 @@ struct Bridge::Parts {
   std::unique_ptr<ServingThread<AdminServer>> admin_thread;
   bool shut_down = false;
 
+  // Publishing (live requests with the spool on, and the spool forwarder) waits for this: the
+  // dedup marker topic read to its end, and the topics provisioned with their metadata fetched
+  // by the producer. Until then a publish could repeat an event that an earlier process
+  // published, or time out on the producer's first metadata lookup. Any thread.
+  bool ready_to_publish() const {
+    return (!dedup_reader || dedup_reader->warmed()) && (!provisioner || provisioner->done());
+  }
   Status build_kafka(BridgeOptions& options);
   Status build_dedup();
   Status build_spool();
@@ -181,18 +188,24 @@ void Bridge::Parts::build_pipeline() {
                         dedup ? state.config.dedup.capacity : 0);
   }
   PipelineObserver& observer = metrics ? static_cast<PipelineObserver&>(*metrics) : no_metrics;
-  pipeline = std::make_unique<IngestPipeline>(pipeline_settings_for(state),
-                                              PipelineParts{.verifier = *verifier,
-                                                            .routes = *state.routes,
-                                                            .schemas = state.schemas.get(),
-                                                            .publisher = *publisher,
-                                                            .clock = clock,
-                                                            .observer = observer,
-                                                            .dedup = dedup.get(),
-                                                            .markers = dedup_writer.get(),
-                                                            .spool = spool.get()});
-  if (spool)
-    forwarder = std::make_unique<SpoolForwarder>(*spool, *pipeline, state.config.spool_retry);
+  pipeline = std::make_unique<IngestPipeline>(
+      pipeline_settings_for(state),
+      PipelineParts{.verifier = *verifier,
+                    .routes = *state.routes,
+                    .schemas = state.schemas.get(),
+                    .publisher = *publisher,
+                    .clock = clock,
+                    .observer = observer,
+                    .dedup = dedup.get(),
+                    .markers = dedup_writer.get(),
+                    .spool = spool.get(),
+                    .ready_to_publish = [this] { return ready_to_publish(); }});
+  if (spool) {
+    forwarder = std::make_unique<SpoolForwarder>(
+        *spool, *pipeline,
+        SpoolForwarderSettings{state.config.spool_forward_window, state.config.spool_retry,
+                               [this] { return ready_to_publish(); }});
+  }
 }
 
 Status Bridge::Parts::build_servers() {

@@ -379,6 +379,12 @@ std::vector<Setting> build_table() {
        integer(
            [](auto& c) -> auto& { return c.spool_retry; }, 10, 600000),
        "Forwarder back-off while Kafka is away."},
+      {"CMR_BRIDGE_SPOOL_FORWARD_WINDOW",
+       integer(
+           [](auto& c) -> auto& { return c.spool_forward_window; }, 1, 1024),
+       "Spooled records the forwarder has in flight at once (each waits for an earlier record "
+       "of its Kafka key; committed in spool order; see [Spool "
+       "forwarding](delivery.md#spool-forwarding)). 1 forwards one Kafka round trip at a time."},
       {"CMR_BRIDGE_SPOOL_DRAIN_S",
        integer(
            [](auto& c) -> auto& { return c.spool_drain; }, 0, 600),

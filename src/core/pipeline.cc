@@ -69,8 +69,10 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
                                  .signature_scheme = to_string(signature.matched),
                                  .trace = request.trace};
   const Decision decision = decide(verified);
-  if (parts_.spool != nullptr && parts_.spool->backlogged()) {
-    // Earlier requests wait in the spool: queue behind them so each key stays in order.
+  const bool publishing_waits = parts_.ready_to_publish && !parts_.ready_to_publish();
+  if (parts_.spool != nullptr && (parts_.spool->backlogged() || publishing_waits)) {
+    // Earlier requests wait in the spool: queue behind them so each key stays in order. Before
+    // the dedup warm-up a publish could repeat an event another process already published.
     if (const auto* duplicate = std::get_if<KnownDuplicateDecision>(&decision)) {
       parts_.observer.on_dedup(DedupResult::kDuplicate);
       return outcome_for(duplicate->id, OutcomeCode::kDuplicate, verified.signature_scheme);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <variant>
@@ -114,6 +115,10 @@ struct PipelineParts {
   DedupCache* dedup = nullptr;         // null: no idempotency check
   DedupMarkerSink* markers = nullptr;  // null: "done" is known to this process only
   Spool* spool = nullptr;              // null: Kafka unavailable → 503
+  // With a spool: false while publishing must wait (the dedup marker topic not yet read to its
+  // end, the topics' metadata not yet known); requests are then spooled, not published. Empty:
+  // always ready. Called on every request from any thread.
+  std::function<bool()> ready_to_publish = nullptr;
 };
 
 // handle(), decide() and publish_once() are const and thread-safe as long as the parts are.
@@ -131,8 +136,9 @@ class IngestPipeline {
   // `dead_letter_conflicts` false (redrive): a conflict is reported, not written again.
   Outcome publish_once(const Decision& decision, const VerifiedRequest& request,
                        bool dead_letter_conflicts = true) const;
-  // Processes a request read back from the spool (the forwarder's path): decide, then
-  // publish_once. Unavailable means "keep it and try again later".
+  // Processes a request read back from the spool: decide, then publish_once. Unavailable means
+  // "keep it and try again later". (The spool forwarder calls decide() and publish_once()
+  // itself, to learn each record's key before it sends it.)
   Outcome forward(const SpooledRequest& request) const;
 
  private:

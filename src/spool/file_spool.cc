@@ -362,32 +362,48 @@ SpoolAppendResult FileSpool::append(const SpooledRequest& request) {
   return SpoolAppendResult::kDurable;
 }
 
-std::optional<SpooledRequest> FileSpool::peek() {
+FileSpool::Segment* FileSpool::segment_by_id(uint64_t id) {
+  for (Segment& segment : segments_) {
+    if (segment.id == id)
+      return &segment;
+  }
+  return nullptr;
+}
+
+std::optional<SpooledRequest> FileSpool::read_next() {
   std::lock_guard lock(mutex_);
-  while (pending_records_.load() > 0 && !segments_.empty()) {
-    Segment& segment = segments_.front();
-    if (cursor_offset_ >= segment.durable_size) {
-      if (segments_.size() == 1)
+  if (read_spans_.empty()) {
+    read_segment_ = cursor_segment_;
+    read_offset_ = cursor_offset_;
+  }
+  while (pending_records_.load() > 0) {
+    Segment* segment = segment_by_id(read_segment_);
+    if (segment == nullptr)
+      return std::nullopt;
+    if (read_offset_ >= segment->durable_size) {
+      if (segment == &segments_.back())
         return std::nullopt;  // the writer is still on it; the rest is not yet synced
-      std::error_code ec;
-      fs::remove(segment.path, ec);
-      segments_.pop_front();
-      cursor_segment_ = segments_.front().id;
-      cursor_offset_ = 0;
-      write_cursor(true);
+      // Segment ids increase along segments_: the next one is the smallest id above this one.
+      for (const Segment& later : segments_) {
+        if (later.id > read_segment_) {
+          read_segment_ = later.id;
+          break;
+        }
+      }
+      read_offset_ = 0;
       continue;
     }
-    const int fd = ::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(segment->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return std::nullopt;
     FileHandle reader(fd);
     std::string header;
     std::string bytes;
     DecodedFrame frame;
-    if (read_exact(fd, cursor_offset_, kSpoolFrameHeader, header)) {
+    if (read_exact(fd, read_offset_, kSpoolFrameHeader, header)) {
       uint32_t length = 0;
       std::memcpy(&length, header.data(), sizeof length);
-      if (read_exact(fd, cursor_offset_, kSpoolFrameHeader + length, bytes)) {
+      if (read_exact(fd, read_offset_, kSpoolFrameHeader + length, bytes)) {
         frame = decode_spool_frame(bytes);
       }
     }
@@ -395,28 +411,63 @@ std::optional<SpooledRequest> FileSpool::peek() {
       // Cannot happen after recovery unless the file changed under us; skip the rest of the
       // segment rather than loop forever, and say so.
       log_error("unreadable spool record skipped",
-                {{"segment", segment.path}, {"offset", static_cast<int64_t>(cursor_offset_)}});
-      pending_bytes_ -= std::min(pending_bytes_, segment.durable_size - cursor_offset_);
-      forget_pending(segment, segment.pending - (segment.records - segment.durable_records));
-      cursor_offset_ = segment.durable_size;
+                {{"segment", segment->path}, {"offset", static_cast<int64_t>(read_offset_)}});
+      std::size_t read_here = 0;
+      for (const ReadSpan& span : read_spans_)
+        read_here += span.record && span.segment == segment->id;
+      pending_bytes_ -= std::min(pending_bytes_, segment->durable_size - read_offset_);
+      forget_pending(*segment,
+                     segment->pending - (segment->records - segment->durable_records) - read_here);
+      read_spans_.push_back({segment->id, segment->durable_size - read_offset_, false, {}});
+      read_offset_ = segment->durable_size;
+      commit_leading_skips();
       continue;
     }
-    peeked_size_ = frame.size;
-    oldest_ = frame.request.received;
+    if (read_spans_.empty())
+      oldest_ = frame.request.received;
+    read_spans_.push_back({segment->id, frame.size, true, frame.request.received});
+    read_offset_ += frame.size;
     return std::move(frame.request);
   }
   return std::nullopt;
 }
 
-void FileSpool::pop() {
+void FileSpool::commit_span(const ReadSpan& span) {
+  if (span.segment != cursor_segment_) {
+    // Every record of the segments before this one was committed.
+    std::error_code ec;
+    while (!segments_.empty() && segments_.front().id < span.segment) {
+      fs::remove(segments_.front().path, ec);
+      segments_.pop_front();
+    }
+    cursor_segment_ = span.segment;
+    cursor_offset_ = 0;
+    write_cursor(true);
+  }
+  cursor_offset_ += span.size;
+}
+
+void FileSpool::commit_leading_skips() {
+  while (!read_spans_.empty() && !read_spans_.front().record) {
+    commit_span(read_spans_.front());
+    read_spans_.pop_front();
+  }
+}
+
+void FileSpool::commit_oldest() {
   std::lock_guard lock(mutex_);
-  if (peeked_size_ == 0)
+  if (read_spans_.empty())
     return;
-  cursor_offset_ += peeked_size_;
-  pending_bytes_ -= std::min(pending_bytes_, peeked_size_);
-  peeked_size_ = 0;
-  forget_pending(segments_.front(), 1);
-  write_cursor(++pops_since_sync_ % kCursorSyncEvery == 0 || pending_records_.load() == 0);
+  const ReadSpan committed = read_spans_.front();
+  read_spans_.pop_front();
+  commit_span(committed);
+  pending_bytes_ -= std::min(pending_bytes_, committed.size);
+  if (Segment* segment = segment_by_id(committed.segment))
+    forget_pending(*segment, 1);
+  commit_leading_skips();
+  if (!read_spans_.empty() && pending_records_.load() > 0)
+    oldest_ = read_spans_.front().received;
+  write_cursor(++commits_since_sync_ % kCursorSyncEvery == 0 || pending_records_.load() == 0);
 }
 
 void FileSpool::sync_cursor() {

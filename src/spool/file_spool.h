@@ -2,8 +2,8 @@
 // (core/spool_codec.h), fsync'd with group commit before a request is acknowledged, and read
 // back in arrival order by the forwarder.
 //
-// Threads: append() from any request thread; peek()/pop() from the single forwarder thread;
-// stats() from anywhere.
+// Threads: append() from any request thread; read_next()/commit_oldest() from the single
+// forwarder thread; stats() from anywhere.
 #pragma once
 
 #include <atomic>
@@ -57,11 +57,16 @@ class FileSpool final : public Spool, public GaugeSource {
   SpoolAppendResult append(const SpooledRequest& request) override;
   bool backlogged() const override { return pending_records_.load() > 0; }
 
-  // The next unforwarded record, in arrival order; nullopt when drained. Forwarder only.
-  std::optional<SpooledRequest> peek();
-  // Marks the record returned by the last peek() as forwarded. Forwarder only.
-  void pop();
-  // Persists the read position durably (also done periodically by pop()).
+  // Read-ahead: the record after the last one read, in arrival order; nullopt when every
+  // synced record has been read. Reading does not forward: a record stays in the spool (and in
+  // the backlog) until it is committed. Forwarder only.
+  std::optional<SpooledRequest> read_next();
+  // Commits the oldest record read and not yet committed: the spool head moves past it (its
+  // bytes leave the backlog; its segment is deleted once every record in it is committed).
+  // Commits are in arrival order by construction. No-op when nothing read is uncommitted.
+  // Forwarder only.
+  void commit_oldest();
+  // Persists the commit position durably (also done periodically by commit_oldest()).
   void sync_cursor();
 
   SpoolStats stats() const;
@@ -86,6 +91,14 @@ class FileSpool final : public Spool, public GaugeSource {
     uint64_t first = 0;
     uint64_t last = 0;
   };
+  // A span read ahead of the commit position: one record, or (record == false) the unreadable
+  // rest of a segment, which is committed together with the record before it.
+  struct ReadSpan {
+    uint64_t segment = 0;
+    std::size_t size = 0;
+    bool record = true;
+    std::chrono::system_clock::time_point received;
+  };
   struct FileHandle;
   explicit FileSpool(SpoolSettings settings);
   Status recover();
@@ -100,20 +113,29 @@ class FileSpool final : public Spool, public GaugeSource {
   void mark_durable(uint64_t segment_id, std::size_t size, std::size_t records,
                     uint64_t seq);                             // requires mutex_
   void forget_pending(Segment& segment, std::size_t records);  // requires mutex_
-  void write_cursor(bool durable);                             // requires mutex_
+  Segment* segment_by_id(uint64_t id);                         // requires mutex_
+  // Moves the commit position past `span`, deleting the segments it leaves. Requires mutex_.
+  void commit_span(const ReadSpan& span);
+  // Commits the unreadable spans at the front of read_spans_. Requires mutex_.
+  void commit_leading_skips();
+  void write_cursor(bool durable);  // requires mutex_
   std::string segment_path(uint64_t id) const;
 
   SpoolSettings settings_;
   mutable std::mutex mutex_;
   std::deque<Segment> segments_;  // oldest first; back() is the one appended to
   std::shared_ptr<FileHandle> writer_;
+  // Commit position: everything before it was forwarded (persisted in the cursor file).
   uint64_t cursor_segment_ = 0;
   std::size_t cursor_offset_ = 0;
-  std::size_t peeked_size_ = 0;
+  // Read-ahead position; equals the commit position while read_spans_ is empty.
+  uint64_t read_segment_ = 0;
+  std::size_t read_offset_ = 0;
+  std::deque<ReadSpan> read_spans_;  // read, not yet committed; oldest first
   std::optional<std::chrono::system_clock::time_point> oldest_;
   std::size_t pending_bytes_ = 0;
   std::atomic<std::size_t> pending_records_{0};
-  uint64_t pops_since_sync_ = 0;
+  uint64_t commits_since_sync_ = 0;
   uint64_t append_failures_ = 0;
   uint64_t sync_failures_ = 0;
   bool accepting_ = true;

@@ -80,6 +80,7 @@ struct DedupFixture : PipelineFixture {
 
 struct SpoolFixture : DedupFixture {
   FakeSpool spool_double;
+  bool ready_to_publish = true;  // false: the dedup warm-up has not ended
   IngestPipeline spooled{PipelineSettings{},
                          {.verifier = *verifier,
                           .routes = routes,
@@ -89,7 +90,8 @@ struct SpoolFixture : DedupFixture {
                           .observer = observer,
                           .dedup = &cache,
                           .markers = &markers,
-                          .spool = &spool_double}};
+                          .spool = &spool_double,
+                          .ready_to_publish = [this] { return ready_to_publish; }}};
   Outcome send_spooled(const std::string& body) {
     const std::string signature =
         compute_signature(kTestKey, SignatureScheme::kBodyHex, kTestTimestamp, body);
@@ -144,6 +146,22 @@ TEST_SUITE("pipeline spool") {
     CHECK(to_string(outcome.code) == "spooled");
     CHECK(publisher.records.empty());
     CHECK(spool_double.requests.size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(SpoolFixture,
+                    "until publishing is ready (dedup warm-up), requests are spooled, not "
+                    "published; known duplicates are still answered") {
+    REQUIRE(send_spooled(kDomainOrderSuccess).kind == OutcomeKind::kAccepted);
+    ready_to_publish = false;
+    std::string other = kDomainOrderSuccess;
+    other.replace(other.find("6SSHBXWR3N4JEKGRQSG3KW3D76N6"), 28, "WARMUPWARMUPWARMUPWARMUP0001");
+    CHECK(to_string(send_spooled(other).code) == "spooled");
+    CHECK(send_spooled(kDomainOrderSuccess).kind == OutcomeKind::kDuplicate);
+    CHECK(publisher.records.size() == 1);
+    CHECK(spool_double.requests.size() == 1);
+    ready_to_publish = true;
+    CHECK(send_spooled(other).kind == OutcomeKind::kAccepted);
+    CHECK(publisher.records.size() == 2);
   }
 
   TEST_CASE_FIXTURE(SpoolFixture, "a duplicate of a published event is not spooled again") {

@@ -76,9 +76,9 @@ std::size_t segment_files(const fs::path& dir) {
 
 std::vector<std::string> drain(FileSpool& spool) {
   std::vector<std::string> bodies;
-  while (auto next = spool.peek()) {
+  while (auto next = spool.read_next()) {
     bodies.push_back(next->body);
-    spool.pop();
+    spool.commit_oldest();
   }
   return bodies;
 }
@@ -189,8 +189,8 @@ TEST_SUITE("spool") {
       CHECK(spool->stats().records == 10);
       CHECK(spool->stats().oldest == request(0).received);
       for (int i = 0; i < 3; ++i) {
-        REQUIRE(spool->peek());
-        spool->pop();
+        REQUIRE(spool->read_next());
+        spool->commit_oldest();
       }
     }
     auto reopened = open_spool(dir.path);
@@ -200,6 +200,39 @@ TEST_SUITE("spool") {
     CHECK(bodies.front() == request(3).body);
     CHECK(bodies.back() == request(9).body);
     CHECK_FALSE(reopened->backlogged());
+  }
+
+  TEST_CASE(
+      "records read ahead stay in the spool until committed, in order; a reopen returns "
+      "every uncommitted one and segments go only once committed") {
+    TempDir dir;
+    {
+      auto spool = open_spool(dir.path, 1 << 20, 400);
+      for (int i = 0; i < 12; ++i)
+        REQUIRE(spool->append(request(i, 100)) == SpoolAppendResult::kDurable);
+      const std::size_t segments = segment_files(dir.path);
+      REQUIRE(segments > 3);
+      for (int i = 0; i < 10; ++i) {
+        const auto next = spool->read_next();
+        REQUIRE(next);
+        CHECK(next->body == request(i, 100).body);
+      }
+      CHECK(spool->stats().records == 12);
+      CHECK(spool->backlogged());
+      CHECK(segment_files(dir.path) == segments);
+      for (int i = 0; i < 4; ++i)
+        spool->commit_oldest();
+      CHECK(spool->stats().records == 8);
+      CHECK(spool->stats().oldest == request(4, 100).received);
+      CHECK(segment_files(dir.path) < segments);
+      CHECK(spool->read_next()->body == request(10, 100).body);
+    }
+    auto reopened = open_spool(dir.path, 1 << 20, 400);
+    CHECK(reopened->recovery().records == 8);
+    const auto bodies = drain(*reopened);
+    REQUIRE(bodies.size() == 8);
+    CHECK(bodies.front() == request(4, 100).body);
+    CHECK(bodies.back() == request(11, 100).body);
   }
 
   TEST_CASE("a torn tail is detected and cut; everything before it is kept") {
@@ -249,8 +282,8 @@ TEST_SUITE("spool") {
     for (int i = 0; i < 3; ++i)
       CHECK(spool->append(request(i, 200)) == SpoolAppendResult::kDurable);
     CHECK(spool->append(request(3, 200)) == SpoolAppendResult::kFull);
-    REQUIRE(spool->peek());
-    spool->pop();
+    REQUIRE(spool->read_next());
+    spool->commit_oldest();
     CHECK(spool->append(request(3, 200)) == SpoolAppendResult::kDurable);
   }
 
@@ -383,7 +416,7 @@ TEST_SUITE("spool") {
         return ::fdatasync(fd);
       // The first call is the group commit's, made without the spool's lock.
       if (++failing_calls == 1)
-        peeked_unsynced = forwarder_view->peek().has_value();
+        peeked_unsynced = forwarder_view->read_next().has_value();
       return failed_sync();
     });
     self = spool.get();
@@ -393,7 +426,7 @@ TEST_SUITE("spool") {
     CHECK_FALSE(spool->backlogged());
   }
 
-  TEST_CASE("an unreadable record skipped by peek leaves no phantom backlog") {
+  TEST_CASE("an unreadable record skipped by the reader leaves no phantom backlog") {
     TempDir dir;
     auto spool = open_spool(dir.path);
     for (int i = 0; i < 3; ++i)
