@@ -170,6 +170,7 @@ TEST_SUITE("kafka spool") {
     CAPTURE(answer->body);
     CHECK(answer->status == 200);
     const bool spooled = answer->body.find("\"spooled\":true") != std::string::npos;
+    MESSAGE("answer: " << (spooled ? "spooled (publishing not ready yet)" : "duplicate"));
     CHECK((spooled || answer->body.find("\"duplicate\"") != std::string::npos));
     // Whatever was spooled is forwarded after the warm-up, and found to be a duplicate then.
     REQUIRE(bridge.wait_ready(kGenerousBound));
