@@ -128,8 +128,12 @@ bool SpoolForwarder::wait_until_ready() {
   log_info("spool forwarding waits for the dedup warm-up and the topics' metadata",
            {{"records", static_cast<int64_t>(spool_.stats().records)}});
   while (!settings_.ready_to_publish()) {
-    // A drain before publishing was ready forwards nothing: the records stay on disk.
-    if (draining_.load() || !pause(std::chrono::milliseconds(50)))
+    std::unique_lock lock(mutex_);
+    // A drain waits within its budget (Kafka may just have come back); after it, the records
+    // stay on disk for the next start.
+    if (draining_.load() && std::chrono::steady_clock::now() >= drain_deadline_)
+      return false;
+    if (wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_.load(); }))
       return false;
   }
   log_info("spool forwarding starts", {{"records", static_cast<int64_t>(spool_.stats().records)}});

@@ -58,7 +58,7 @@ class SpoolForwarder final : public GaugeSource {
   // Shutdown, called once by the owner after the listener stopped (nothing is appended any
   // more): keeps forwarding until the spool is empty, Kafka does not acknowledge a record, or
   // `budget` has passed (records sent before then may take up to the delivery timeout to
-  // finish), then stops the threads. Forwards nothing while publishing is not yet ready. Logs
+  // finish), then stops the threads. Waits for publishing to be ready within `budget`. Logs
   // "spool drained" or "spool left records" with the count, and returns the records left on
   // disk for the next start.
   std::size_t drain_and_stop(std::chrono::milliseconds budget);

@@ -223,6 +223,23 @@ TEST_SUITE("spool forwarder") {
   }
 
   TEST_CASE_FIXTURE(ForwarderFixture,
+                    "a drain that begins before publishing is ready waits for it within its "
+                    "budget, then forwards") {
+    std::atomic<bool> ready{false};
+    auto spool = open_spool();
+    spool_orders(*spool, distinct_keys(5));
+    SpoolForwarder forwarding(*spool, pipeline,
+                              {8, milliseconds(10), [&] { return ready.load(); }});
+    std::thread kafka_back([&] {
+      std::this_thread::sleep_for(milliseconds(100));
+      ready = true;
+    });
+    CHECK(forwarding.drain_and_stop(minutes(10)) == 0);
+    kafka_back.join();
+    CHECK(publisher.delivered_order.size() == 5);
+  }
+
+  TEST_CASE_FIXTURE(ForwarderFixture,
                     "many records are in flight at once, never more than the window") {
     auto spool = open_spool();
     spool_orders(*spool, distinct_keys(40));
@@ -324,14 +341,14 @@ TEST_SUITE("spool forwarder") {
 
   TEST_CASE_FIXTURE(ForwarderFixture,
                     "nothing is forwarded before publishing is ready (dedup warm-up, topic "
-                    "metadata); a drain before then leaves every record on disk") {
+                    "metadata); a drain whose budget ends first leaves every record on disk") {
     std::atomic<bool> ready{false};
     const SpoolForwarderSettings waiting{8, milliseconds(10), [&] { return ready.load(); }};
     {
       auto spool = open_spool();
       spool_orders(*spool, distinct_keys(5));
       SpoolForwarder forwarding(*spool, pipeline, waiting);
-      CHECK(forwarding.drain_and_stop(minutes(10)) == 5);
+      CHECK(forwarding.drain_and_stop(milliseconds(100)) == 5);
     }
     CHECK(publisher.attempts.empty());
     auto spool = open_spool();
