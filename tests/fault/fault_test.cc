@@ -414,6 +414,19 @@ struct FaultFixture {
       std::this_thread::sleep_for(200ms);
     REQUIRE(gauge(bridge, "cmr_bridge_kafka_reachable") == 1);
   }
+  // The dedup topic read to its end and the topics provisioned (docs/delivery.md, spool
+  // forwarding): from then on the bridge publishes. False after a generous bound.
+  static bool wait_publishing(const BridgeProcess& bridge) {
+    constexpr auto kGenerousBound = 60s;
+    const auto deadline = std::chrono::steady_clock::now() + kGenerousBound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (gauge(bridge, "cmr_bridge_dedup_warmed") != 0 &&
+          !log_line(bridge, "topics ready").empty())
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
   // Starts a bridge with `run_env`, then stops the broker and sends for 4 s (4 keys, event ids
   // prefixed `run_prefix`): the bridge is left running with the broker down.
   std::pair<std::unique_ptr<BridgeProcess>, std::vector<SendRecord>> spool_while_broker_down(
@@ -421,6 +434,10 @@ struct FaultFixture {
     auto bridge = std::make_unique<BridgeProcess>(run_env);
     REQUIRE(bridge->wait_listening(20s));
     REQUIRE(bridge->wait_ready(60s));
+    // With the spool on, /readyz does not wait for the dedup warm-up and the topics (requests
+    // are spooled until then, and the forwarder waits instead of failing): the broker must go
+    // down under a bridge that publishes, or the forwarder never enters its back-off.
+    REQUIRE(wait_publishing(*bridge));
     broker.stop();
     Sender sender(bridge->port(), run_prefix, 4, 0ms);
     std::this_thread::sleep_for(4s);
