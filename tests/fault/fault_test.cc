@@ -421,7 +421,7 @@ struct FaultFixture {
     const auto deadline = std::chrono::steady_clock::now() + kGenerousBound;
     while (std::chrono::steady_clock::now() < deadline) {
       if (gauge(bridge, "cmr_bridge_dedup_warmed") != 0 &&
-          !log_line(bridge, "topics ready").empty())
+          !log_line(bridge, "topics prepared").empty())
         return true;
       std::this_thread::sleep_for(100ms);
     }

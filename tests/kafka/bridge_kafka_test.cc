@@ -299,7 +299,10 @@ TEST_SUITE("kafka") {
     const std::string spool = "/tmp/cmr-bridge-spool-test-" + prefix;
     BridgeProcess bridge(env({{"CMR_BRIDGE_KAFKA_BROKERS", "127.0.0.1:1"},
                               {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "500"},
-                              {"CMR_BRIDGE_SPOOL_DIR", spool}}));
+                              {"CMR_BRIDGE_SPOOL_DIR", spool},
+                              // The drain waits this long for Kafka (never reachable here)
+                              // before it leaves the spool on disk and exits.
+                              {"CMR_BRIDGE_SPOOL_DRAIN_S", "1"}}));
     REQUIRE(bridge.wait_listening(20s));
     CHECK(bridge.wait_ready(5s));
     const auto res = post_signed(bridge.port(), kDomainOrderSuccess);
