@@ -220,11 +220,12 @@ void DedupTopicReader::run() {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     warmup_seconds_.store(seconds);
-    warmed_.store(true, std::memory_order_release);
+    // Logged before the flag is set, so every line about publishing follows this one.
     log_info("dedup topic loaded", {{"topic", s.topic},
                                     {"markers", static_cast<int64_t>(markers_loaded_.load())},
                                     {"entries", static_cast<int64_t>(s.cache.size())},
                                     {"seconds", seconds}});
+    warmed_.store(true, std::memory_order_release);
   };
   if (pending.empty())
     mark_warm();

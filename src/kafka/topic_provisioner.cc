@@ -80,9 +80,10 @@ bool TopicProvisioner::provision() {
       for (const auto& topic : topics_)
         names.push_back(topic.name);
       publisher_.prepare_topics(names, std::chrono::seconds(5));
-      done_.store(true);
-      // Operators and the tests read this line as "the topics' metadata is known".
+      // Operators and the tests read this line as "the topics' metadata is known"; it is written
+      // before publishing may start, so every line about publishing follows it.
       log_info("topics prepared", {{"count", static_cast<int64_t>(topics_.size())}});
+      done_.store(true);
       return true;
     }
     if (!pause(std::chrono::seconds(5)))

@@ -122,9 +122,14 @@ bool SpoolForwarder::pause(std::chrono::milliseconds d) {
   return !stop_.load();
 }
 
+// Logs `spool forwarding starts` exactly once per run, whether or not it had to wait: operators
+// and the tests read it as "from here on, spooled records are published".
 bool SpoolForwarder::wait_until_ready() {
-  if (!settings_.ready_to_publish || settings_.ready_to_publish())
+  if (!settings_.ready_to_publish || settings_.ready_to_publish()) {
+    log_info("spool forwarding starts",
+             {{"records", static_cast<int64_t>(spool_.stats().records)}});
     return true;
+  }
   log_info("spool forwarding waits for the dedup warm-up and the topics' metadata",
            {{"records", static_cast<int64_t>(spool_.stats().records)}});
   while (!settings_.ready_to_publish()) {

@@ -88,12 +88,17 @@ struct SpoolKafkaFixture {
     }
     return value;
   }
-  static bool logged(const BridgeProcess& bridge, const std::string& text) {
-    for (const auto& line : bridge.output_lines()) {
-      if (line.find(text) != std::string::npos)
-        return true;
+  // Index of the first output line containing `text`, or -1.
+  static long first_line_with(const BridgeProcess& bridge, const std::string& text) {
+    const auto lines = bridge.output_lines();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find(text) != std::string::npos)
+        return static_cast<long>(i);
     }
-    return false;
+    return -1;
+  }
+  static bool logged(const BridgeProcess& bridge, const std::string& text) {
+    return first_line_with(bridge, text) >= 0;
   }
 };
 
@@ -143,7 +148,12 @@ TEST_SUITE("kafka spool") {
       CAPTURE(key);
       CHECK(std::is_sorted(ids.begin(), ids.end()));
     }
-    CHECK(logged(bridge, "spool forwarding starts"));
+    // Forwarding began only after the marker topic was read and the topics' metadata was known.
+    const long starts = first_line_with(bridge, "spool forwarding starts");
+    CHECK(starts > first_line_with(bridge, "dedup topic loaded"));
+    CHECK(starts > first_line_with(bridge, "topics prepared"));
+    CHECK(first_line_with(bridge, "dedup topic loaded") >= 0);
+    CHECK(first_line_with(bridge, "topics prepared") >= 0);
     CHECK_FALSE(logged(bridge, "possibly persisted"));
   }
 
