@@ -242,6 +242,9 @@ int BridgeProcess::wait_exit(std::chrono::milliseconds timeout) {
     const pid_t done = waitpid(pid_, &status, WNOHANG);
     if (done == pid_) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // The pipe may still hold the last lines: output_lines() after wait_exit() sees them all.
+      std::unique_lock lock(mutex_);
+      line_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return eof_; });
       return *exit_code_;
     }
     if (std::chrono::steady_clock::now() >= until)

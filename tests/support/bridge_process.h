@@ -43,7 +43,8 @@ class BridgeProcess {
   // Polls GET /readyz until it answers 200.
   bool wait_ready(std::chrono::milliseconds timeout) const;
   void signal(int signo) const;
-  // Exit code once exited (-1 if still running at the deadline; 128+N for signal N).
+  // Exit code once exited (-1 if still running at the deadline; 128+N for signal N); once it
+  // returns an exit code, output_lines() holds every line the process wrote.
   int wait_exit(std::chrono::milliseconds timeout);
   std::vector<std::string> output_lines() const;
 
