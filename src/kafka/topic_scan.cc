@@ -1,9 +1,47 @@
 #include "kafka/topic_scan.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "kafka/kafka_client.h"
 #include "kafka/rdkafka_handles.h"
 
 namespace cmr_bridge {
+namespace {
+
+constexpr auto kSettleRetry = std::chrono::milliseconds(100);
+
+// Errors a partition reports while its leadership settles (a topic created moments ago, a
+// leader moving): the query is repeated until `deadline`. Anything else is final.
+bool leadership_settling(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                     int64_t& low, int64_t& high,
+                                     std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const int left_ms = static_cast<int>(std::max<int64_t>(left.count(), 1));
+    const auto err =
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, left_ms);
+    if (!leadership_settling(err) || std::chrono::steady_clock::now() + kSettleRetry >= deadline)
+      return err;
+    std::this_thread::sleep_for(kSettleRetry);
+  }
+}
+
+}  // namespace
 
 Status scan_topic(const KafkaSettings& kafka, const std::string& topic, const ScanRange& range,
                   const std::function<void(const ScannedRecord&)>& visit,
@@ -18,6 +56,8 @@ Status scan_topic(const KafkaSettings& kafka, const std::string& topic, const Sc
     return client.error();
   rd_kafka_t* rk = client->get();
   const int timeout_ms = static_cast<int>(timeout.count());
+  // The watermark queries share one bound; reading up to them has its own (below).
+  const auto watermarks_deadline = std::chrono::steady_clock::now() + timeout;
 
   const auto partitions = rdkafka::partition_ids(rk, topic, timeout);
   if (!partitions)
@@ -34,8 +74,7 @@ Status scan_topic(const KafkaSettings& kafka, const std::string& topic, const Sc
   for (int32_t partition : partitions.value()) {
     int64_t low = 0;
     int64_t high = 0;
-    const auto werr =
-        rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, timeout_ms);
+    const auto werr = query_watermarks(rk, topic, partition, low, high, watermarks_deadline);
     if (werr != RD_KAFKA_RESP_ERR_NO_ERROR)
       return Error(std::string("watermarks: ") + rd_kafka_err2str(werr));
     int64_t start = std::max(low, range.from_offset.value_or(low));
