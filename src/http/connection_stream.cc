@@ -224,6 +224,10 @@ bool ConnectionStream::is_readable() const {
   return ::poll(&entry, 1, 0) > 0;
 }
 
+bool ConnectionStream::wait_readable(std::chrono::milliseconds at_most) const {
+  return has_buffered_input() || wait_for(fd_, POLLIN, Clock::now() + at_most);
+}
+
 bool ConnectionStream::is_writable() const {
   return wait_for(fd_, POLLOUT, Clock::now() + limits_.write_timeout);
 }

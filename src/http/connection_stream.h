@@ -42,6 +42,10 @@ class ConnectionStream final : public httplib::Stream {
   ReadFailure failure() const { return failure_; }
   // Bytes already received (or decrypted) that belong to the next request.
   bool has_buffered_input() const;
+  // Waits up to `at_most` for the next request's first bytes (or the client's close): true when
+  // there is something to read. Lets a worker keep a busy connection instead of handing it to
+  // the poller and back between two requests.
+  bool wait_readable(std::chrono::milliseconds at_most) const;
   // Sends FIN, then reads and discards what the client still sends (up to a bound), so the
   // response just written is not destroyed by a reset when the socket closes with unread data.
   void linger_close(std::chrono::milliseconds at_most);
