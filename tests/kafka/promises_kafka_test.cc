@@ -88,13 +88,17 @@ TEST_SUITE("kafka") {
     create_topic(test_brokers(), topic, 1);
     ProducerSettings settings;
     settings.kafka = test_kafka();
+    // librdkafka holds each record 2 s before sending it, so its report cannot come before the
+    // caller's 0 ms deadline even when the test thread is pre-empted after the produce call (on
+    // a loaded machine the report once won that race and the caller saw "delivered").
+    settings.kafka.extra_properties.push_back({"linger.ms", "2000"});
     auto publisher = KafkaPublisher::create(settings);
     REQUIRE(publisher);
     KafkaPublisher& producer = *publisher.value();
     REQUIRE(producer.wait_reachable(20s));
     const uint64_t before = producer.possibly_persisted();
 
-    // A deadline already passed: the caller is told "timed out" while the record is in flight.
+    // A deadline already passed: the caller is told "timed out" while the record is held.
     const DeliveryReport late = producer.publish({topic, "k", "late-value", {}}, 0ms);
     CHECK(late.status == DeliveryStatus::kTimedOut);
     REQUIRE(producer.flush(20s));
