@@ -46,6 +46,8 @@ enum class OutcomeCode : uint8_t {
   kSchemaViolation,
   kEventIdConflict,
   kPublishRejected,
+  // Kept in the local quarantine: Kafka refused the record and its dead letter for good.
+  kQuarantined,
   kEventInFlight,
   // Signature and timestamp checks.
   kMissingSignature,
@@ -63,6 +65,8 @@ enum class OutcomeCode : uint8_t {
   kProducerQueueFull,
   kSpoolFull,
   kSpoolUnavailable,
+  kQuarantineFull,
+  kQuarantineUnavailable,
   kInternalError,
   // Refused before the pipeline runs.
   kOverloaded,
@@ -111,6 +115,7 @@ inline constexpr auto kOutcomeCodes = std::to_array<OutcomeCodeInfo>({
      RetryAfter::kNever},
     {OutcomeCode::kPublishRejected, "publish_rejected", OutcomeKind::kDeadLettered, 200,
      RetryAfter::kNever},
+    {OutcomeCode::kQuarantined, "quarantined", OutcomeKind::kDeadLettered, 200, RetryAfter::kNever},
     {OutcomeCode::kEventInFlight, "event_in_flight", OutcomeKind::kInFlight, 409,
      RetryAfter::kPipelineSetting},
     {OutcomeCode::kMissingSignature, "missing_signature", OutcomeKind::kUnauthorized, 401,
@@ -139,6 +144,10 @@ inline constexpr auto kOutcomeCodes = std::to_array<OutcomeCodeInfo>({
     {OutcomeCode::kSpoolFull, "spool_full", OutcomeKind::kUnavailable, 503,
      RetryAfter::kPipelineSetting},
     {OutcomeCode::kSpoolUnavailable, "spool_unavailable", OutcomeKind::kUnavailable, 503,
+     RetryAfter::kPipelineSetting},
+    {OutcomeCode::kQuarantineFull, "quarantine_full", OutcomeKind::kUnavailable, 503,
+     RetryAfter::kPipelineSetting},
+    {OutcomeCode::kQuarantineUnavailable, "quarantine_unavailable", OutcomeKind::kUnavailable, 503,
      RetryAfter::kPipelineSetting},
     {OutcomeCode::kInternalError, "internal_error", OutcomeKind::kUnavailable, 503,
      RetryAfter::kPipelineSetting},

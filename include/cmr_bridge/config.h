@@ -86,6 +86,10 @@ struct Config {
   // After SIGTERM and the last request: how long the forwarder keeps forwarding the spool while
   // Kafka acknowledges (the rest stays on disk, and its count is logged).
   std::chrono::seconds spool_drain{20};
+  // Requests whose record and dead letter Kafka refused for good are kept here (fsync'd) and
+  // answered 200 quarantined. Empty = <spool_dir>/quarantine when the spool is on, else off.
+  std::string quarantine_dir;
+  std::size_t quarantine_max_bytes = 256ull * 1024 * 1024;
   CredentialMode credentials = CredentialMode::kPassthrough;
   std::vector<std::string> credential_fields;  // extra names, or JSON pointers ("/a/b")
   std::string encryption_keys;                 // "id:base64,..." (secret: never logged)

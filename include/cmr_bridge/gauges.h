@@ -22,6 +22,8 @@ enum class Gauge {
   kSpoolOldestAgeSeconds,   // cmr_bridge_spool_oldest_record_age_seconds
   kSpoolForwarderErrors,    // cmr_bridge_spool_forwarder_errors
   kSpoolAppendFailures,     // cmr_bridge_spool_append_failures
+  kQuarantineRecords,       // cmr_bridge_quarantine_records
+  kQuarantineBytes,         // cmr_bridge_quarantine_bytes
   kCount,                   // not a gauge: the number of them
 };
 

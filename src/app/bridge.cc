@@ -11,10 +11,12 @@
 #include "http/webhook_server.h"
 #include "kafka/dedup_topic.h"
 #include "kafka/kafka_publisher.h"
+#include "kafka/record_size.h"
 #include "kafka/topic_provisioner.h"
 #include "log/logger.h"
 #include "metrics/prometheus_observer.h"
 #include "spool/file_spool.h"
+#include "spool/quarantine.h"
 #include "spool/spool_forwarder.h"
 
 namespace cmr_bridge {
@@ -50,7 +52,8 @@ class ServingThread {
   std::thread thread_;
 };
 
-std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes) {
+// The event and dead-letter topics: every topic a record of a request body can go to.
+std::vector<std::string> record_topics(const Config& config, const RouteTable& routes) {
   std::vector<std::string> names = {config.topics.order, config.topics.subscription,
                                     config.topics.prewarmup, config.topics.deadletter};
   for (const auto& route : routes.routes()) {
@@ -58,10 +61,22 @@ std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTabl
       names.push_back(route.topic);
     }
   }
+  return names;
+}
+
+std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes) {
+  // Created topics hold the largest record (kafka/record_size.h) unless the operator chose
+  // their max.message.bytes; the start-up check holds either way.
+  auto configs = config.kafka.topic_configs;
+  if (std::none_of(configs.begin(), configs.end(),
+                   [](const auto& entry) { return entry.first == "max.message.bytes"; })) {
+    configs.emplace_back("max.message.bytes",
+                         std::to_string(largest_record_bytes(config.max_body_bytes)));
+  }
   std::vector<TopicSpec> specs;
-  for (const auto& name : names) {
-    specs.push_back({name, config.kafka.topic_partitions, config.kafka.topic_replication_factor,
-                     config.kafka.topic_configs});
+  for (const auto& name : record_topics(config, routes)) {
+    specs.push_back(
+        {name, config.kafka.topic_partitions, config.kafka.topic_replication_factor, configs});
   }
   if (config.dedup.enabled) {
     const auto retention_ms =
@@ -92,6 +107,7 @@ struct Bridge::Parts {
   std::unique_ptr<DedupTopicReader> dedup_reader;
   std::unique_ptr<DedupMarkerWriter> dedup_writer;
   std::unique_ptr<FileSpool> spool;
+  std::unique_ptr<FileQuarantine> quarantine;
   std::unique_ptr<PrometheusObserver> metrics;  // kServe
   NullObserver no_metrics;                      // kRedrive
   std::unique_ptr<IngestPipeline> pipeline;
@@ -114,6 +130,7 @@ struct Bridge::Parts {
   Status build_kafka(BridgeOptions& options);
   Status build_dedup();
   Status build_spool();
+  Status build_quarantine();
   void build_pipeline();
   Status build_servers();
   void register_gauges();
@@ -129,18 +146,22 @@ Status Bridge::Parts::build_kafka(BridgeOptions& options) {
   ProducerSettings producer_settings;
   producer_settings.kafka = config.kafka;
   producer_settings.message_timeout = config.delivery_timeout;
+  producer_settings.max_body_bytes = config.max_body_bytes;
+  producer_settings.on_fatal = options.on_fatal;
   auto created_publisher = KafkaPublisher::create(producer_settings);
   if (!created_publisher)
     return created_publisher.error();
   kafka = std::move(created_publisher).value();
   publisher = kafka.get();
   if (role == BridgeRole::kServe) {
-    std::vector<std::string> must_be_compacted;
+    TopicChecks checks{.must_be_compacted = {},
+                       .must_fit_records = record_topics(config, *state.routes),
+                       .max_body_bytes = config.max_body_bytes};
     if (config.dedup.enabled)
-      must_be_compacted.push_back(config.dedup.topic);
+      checks.must_be_compacted.push_back(config.dedup.topic);
     auto created_provisioner = TopicProvisioner::create(
         config.kafka, *kafka, topics_to_provision(config, *state.routes),
-        config.kafka.create_topics, must_be_compacted,
+        config.kafka.create_topics, std::move(checks),
         options.on_fatal ? options.on_fatal : [](const std::string&) {});
     if (!created_provisioner)
       return created_provisioner.error();
@@ -181,6 +202,29 @@ Status Bridge::Parts::build_spool() {
   return ok_status();
 }
 
+Status Bridge::Parts::build_quarantine() {
+  const Config& config = state.config;
+  if (role != BridgeRole::kServe)
+    return ok_status();
+  const std::string dir = !config.quarantine_dir.empty() ? config.quarantine_dir
+                          : config.spool_dir.empty()     ? std::string()
+                                                         : config.spool_dir + "/quarantine";
+  if (dir.empty())
+    return ok_status();
+  auto opened = FileQuarantine::open({dir, config.quarantine_max_bytes});
+  if (!opened)
+    return opened.error();
+  quarantine = std::move(opened).value();
+  log_info("quarantine opened", {{"dir", dir},
+                                 {"records", static_cast<int64_t>(quarantine->records())},
+                                 {"bytes", static_cast<int64_t>(quarantine->bytes())}});
+  if (quarantine->records() > 0) {
+    log_warn("quarantine holds requests; see docs/runbooks.md (quarantine)",
+             {{"dir", dir}, {"records", static_cast<int64_t>(quarantine->records())}});
+  }
+  return ok_status();
+}
+
 void Bridge::Parts::build_pipeline() {
   if (role == BridgeRole::kServe) {
     metrics = std::make_unique<PrometheusObserver>();
@@ -199,6 +243,7 @@ void Bridge::Parts::build_pipeline() {
                     .dedup = dedup.get(),
                     .markers = dedup_writer.get(),
                     .spool = spool.get(),
+                    .quarantine = quarantine.get(),
                     .ready_to_publish = [this] { return ready_to_publish(); }});
   if (spool) {
     forwarder = std::make_unique<SpoolForwarder>(
@@ -228,14 +273,21 @@ Status Bridge::Parts::build_servers() {
   checks.push_back(
       {"dedup", [this] { return !dedup_reader || dedup_reader->warmed(); }, kafka_required});
   checks.push_back({"not_draining", [this] { return !draining.load(); }, true});
-  admin = std::make_unique<AdminServer>(std::move(checks), [this] { return metrics->scrape(); });
+  // A fatal producer error is not recovered from in process: the process exits non-zero
+  // (on_fatal) and /healthz fails meanwhile, so Kubernetes restarts it either way.
+  std::vector<ReadinessCheck> liveness;
+  if (kafka)
+    liveness.push_back({"kafka_producer", [this] { return !kafka->fatal(); }});
+  admin = std::make_unique<AdminServer>(std::move(checks), std::move(liveness),
+                                        [this] { return metrics->scrape(); });
   register_gauges();
   return ok_status();
 }
 
 void Bridge::Parts::register_gauges() {
   const std::initializer_list<const GaugeSource*> sources = {
-      kafka.get(), dedup.get(), dedup_reader.get(), spool.get(), forwarder.get(), webhook.get()};
+      kafka.get(),      dedup.get(),     dedup_reader.get(), spool.get(),
+      quarantine.get(), forwarder.get(), webhook.get()};
   for (const GaugeSource* source : sources) {
     if (source != nullptr)
       gauge_registrations.push_back(metrics->add_gauge_source(*source));
@@ -256,6 +308,8 @@ Result<std::unique_ptr<Bridge>> Bridge::build(StartupState state, BridgeOptions 
   if (Status built = parts->build_dedup(); !built)
     return built.error();
   if (Status built = parts->build_spool(); !built)
+    return built.error();
+  if (Status built = parts->build_quarantine(); !built)
     return built.error();
   parts->build_pipeline();
   if (Status built = parts->build_servers(); !built)

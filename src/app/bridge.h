@@ -33,8 +33,9 @@ struct BridgeOptions {
   // no topic provisioning, no dedup marker topic (the dedup cache stays, in memory), and no
   // Kafka checks in /readyz. Everything else is built as for the role.
   std::unique_ptr<Publisher> publisher;
-  // Called from a background thread when a failure must stop the process (a dedup topic that
-  // is not compacted). Must be thread-safe.
+  // Called from a background thread when a failure must stop the process: a dedup topic that
+  // is not compacted, a topic too small for the largest record, a fatal producer error. Must
+  // be thread-safe and must not block (the producer's poll thread calls it).
   std::function<void(const std::string& reason)> on_fatal;
 };
 

@@ -23,12 +23,16 @@ int run_help_command() {
          "  cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]...\n"
          "                  [--dry-run]  republish dead letters that now pass the schemas and\n"
          "                              routes; one JSON line per record, then a summary\n"
+         "  cmr-bridge redrive --from-quarantine DIR [--reason R]... [--dry-run]\n"
+         "                              re-inject a quarantine directory, removing each file\n"
+         "                              Kafka acknowledged\n"
          "  cmr-bridge decrypt [--event-id ID] [FILE|-]\n"
          "                              print a record with its encrypted credentials decrypted\n"
          "  cmr-bridge --version | --help\n\n"
          "environment:\n"
       << settings_help();
-  std::cout << "\nexit codes: 0 clean shutdown, 1 runtime failure (e.g. port in use), "
+  std::cout << "\nexit codes: 0 clean shutdown, 1 runtime failure (e.g. port in use, a fatal Kafka "
+               "producer error, a topic too small for the body cap), "
                "2 invalid configuration or usage\n";
   return kExitOk;
 }

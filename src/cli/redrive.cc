@@ -1,7 +1,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "kafka/kafka_publisher.h"
 #include "kafka/topic_scan.h"
 #include "log/logger.h"
+#include "spool/quarantine.h"
 
 namespace cmr_bridge {
 namespace {
@@ -21,11 +25,13 @@ struct RedriveOptions {
   ScanRange range;
   std::vector<std::string> reasons;  // empty: every reason
   bool dry_run = false;
+  std::string from_quarantine;  // set: re-inject this quarantine directory instead
 };
 
 constexpr const char* kRedriveUsage =
     "usage: cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]... "
-    "[--dry-run]";
+    "[--dry-run]\n"
+    "       cmr-bridge redrive --from-quarantine DIR [--reason R]... [--dry-run]";
 
 Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& args) {
   RedriveOptions options;
@@ -34,6 +40,8 @@ Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& arg
     const std::string& arg = args[i];
     if (arg == "--dry-run") {
       options.dry_run = true;
+    } else if (arg == "--from-quarantine" && has_value) {
+      options.from_quarantine = args[++i];
     } else if (arg == "--reason" && has_value) {
       options.reasons.push_back(args[++i]);
     } else if (arg == "--from-offset" && has_value) {
@@ -60,6 +68,19 @@ std::string header(const ScannedRecord& record, const char* name) {
   return it == record.headers.end() ? std::string() : it->second;
 }
 
+bool selected(const RedriveOptions& options, const std::string& reason) {
+  return options.reasons.empty() ||
+         std::find(options.reasons.begin(), options.reasons.end(), reason) != options.reasons.end();
+}
+
+// eventid_conflict: a second body under an eventId that was already published. Republishing it
+// would publish the eventId twice (once dedup forgot the first, or with dedup off), so it is
+// kept for a human, whatever --reason selects.
+bool is_conflict(const std::string& reason) {
+  return reason == to_string(OutcomeCode::kEventIdConflict);
+}
+constexpr const char* kConflictKept = "eventid_conflict records are never republished";
+
 const char* redrive_result(OutcomeKind kind) {
   switch (kind) {
     case OutcomeKind::kAccepted:
@@ -71,6 +92,79 @@ const char* redrive_result(OutcomeKind kind) {
     default:
       return "unavailable";
   }
+}
+
+// One quarantine file: what became of it ("republished", "duplicate", "dead_lettered" remove
+// the file; the others keep it) and why.
+std::pair<std::string, std::string> redrive_quarantined(const IngestPipeline& pipeline,
+                                                        const RedriveOptions& options,
+                                                        const QuarantinedRequest& entry) {
+  if (!selected(options, entry.reason))
+    return {"skipped", ""};
+  if (is_conflict(entry.reason))
+    return {"conflict_kept", kConflictKept};
+  const VerifiedRequest verified = reverified(entry.request);
+  const Decision decision = pipeline.decide(verified);
+  if (options.dry_run) {
+    const auto* dead = std::get_if<DeadLetterDecision>(&decision);
+    return {dead ? "would_dead_letter" : "would_publish",
+            dead ? std::string(to_string(dead->reason)) : ""};
+  }
+  const Outcome outcome = pipeline.publish_once(decision, verified, false);
+  const std::string code(to_string(outcome.code));
+  switch (outcome.kind) {
+    case OutcomeKind::kAccepted:
+      return {"republished", outcome.topic};
+    case OutcomeKind::kDuplicate:
+      return {"duplicate", ""};
+    case OutcomeKind::kDeadLettered:
+      if (outcome.code == OutcomeCode::kEventIdConflict)
+        return {"conflict_kept", kConflictKept};
+      return {"dead_lettered", code};
+    case OutcomeKind::kRejected:
+      return {"unpublishable", outcome.message};
+    default:
+      return {"unavailable", code + ": " + outcome.message};
+  }
+}
+
+int redrive_from_quarantine(const IngestPipeline& pipeline, const RedriveOptions& options) {
+  auto files = list_quarantine_files(options.from_quarantine);
+  if (!files) {
+    std::cerr << "--from-quarantine: " << files.error().message() << "\n";
+    return kExitConfig;
+  }
+  std::map<std::string, std::size_t> totals;
+  for (const auto& file : *files) {
+    ++totals["read"];
+    std::ifstream in(file, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto entry = decode_quarantine_entry(text);
+    auto [result, detail] =
+        entry ? redrive_quarantined(pipeline, options, entry.value())
+              : std::pair<std::string, std::string>{"unreadable", entry.error().message()};
+    if (result == "republished" || result == "duplicate" || result == "dead_lettered") {
+      std::error_code ec;
+      std::filesystem::remove(file, ec);
+      if (ec)
+        detail += " (file not removed: " + ec.message() + ")";
+    }
+    ++totals[result];
+    std::cout << JsonObjectWriter()
+                     .field("file", std::filesystem::path(file).filename().string())
+                     .field("eventId", entry ? entry->event_id : "")
+                     .field("was", entry ? entry->reason : "")
+                     .field("result", result)
+                     .field("detail", detail)
+                     .finish()
+              << "\n";
+  }
+  std::cout << "redrive summary:";
+  for (const auto& [name, count] : totals)
+    std::cout << " " << name << "=" << count;
+  std::cout << "\n";
+  return totals["unavailable"] + totals["unpublishable"] + totals["unreadable"] > 0 ? kExitRuntime
+                                                                                    : kExitOk;
 }
 
 }  // namespace
@@ -97,6 +191,11 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
     return kExitRuntime;
   }
   const IngestPipeline& pipeline = bridge.pipeline();
+  if (!options->from_quarantine.empty()) {
+    const int exit_code = redrive_from_quarantine(pipeline, options.value());
+    bridge.kafka_publisher()->flush(config.delivery_timeout);
+    return exit_code;
+  }
 
   std::map<std::string, std::size_t> totals;
   std::map<std::string, std::size_t> still_failing;
@@ -106,9 +205,11 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
         const std::string old_reason = header(record, "cmr-dlq-reason");
         std::string result;
         std::string detail;
-        if (!options->reasons.empty() && std::find(options->reasons.begin(), options->reasons.end(),
-                                                   old_reason) == options->reasons.end()) {
+        if (!selected(options.value(), old_reason)) {
           result = "skipped";
+        } else if (is_conflict(old_reason)) {
+          result = "conflict_kept";
+          detail = kConflictKept;
         } else {
           const std::string timestamp = header(record, "cmr-x-timestamp");
           const std::string scheme = header(record, "cmr-signature-scheme");

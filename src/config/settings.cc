@@ -391,10 +391,25 @@ std::vector<Setting> build_table() {
        "On SIGTERM, once the last request is answered: how long the forwarder keeps forwarding "
        "the spool while Kafka acknowledges (0 = not at all); what is left stays on disk for the "
        "next start and is counted in the log."},
+      {"CMR_BRIDGE_QUARANTINE_DIR", text([](auto& c) -> auto& { return c.quarantine_dir; }),
+       "Directory where a verified request goes when Kafka refuses its record and its dead "
+       "letter for good; it is answered `200 quarantined` once the file and the directory are "
+       "fsync'd (without a directory: `422 unpublishable`). Re-inject with `cmr-bridge redrive "
+       "--from-quarantine DIR` (see [Delivery guarantees](delivery.md)).",
+       "$CMR_BRIDGE_SPOOL_DIR/quarantine with the spool on, else (off)"},
+      {"CMR_BRIDGE_QUARANTINE_MAX_BYTES",
+       integer(
+           [](auto& c) -> auto& { return c.quarantine_max_bytes; }, 1024 * 1024, int64_t{1} << 50),
+       "Largest quarantine directory (bytes of entry files); beyond it such requests answer "
+       "`503 quarantine_full` (never dropped)."},
       {"CMR_BRIDGE_MAX_BODY_BYTES",
        integer(
            [](auto& c) -> auto& { return c.max_body_bytes; }, 1024, 64 * 1024 * 1024),
-       "Largest accepted body; larger answers `413`."},
+       "Largest accepted body; larger answers `413`. Its records must fit Kafka: at start the "
+       "producer's `message.max.bytes` is raised to this + 16384 bytes when below, and every "
+       "event and dead-letter topic's `max.message.bytes` must be at least that (the bridge "
+       "sets it on the topics it creates; a smaller one stops the start, naming both settings; "
+       "see [Delivery guarantees](delivery.md))."},
       {"CMR_BRIDGE_HTTP_THREADS",
        integer(
            [](auto& c) -> auto& { return c.http_threads; }, 2, 4096),

@@ -80,7 +80,11 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
     return spool(verified, identity(decision));
   }
   Outcome outcome = publish_once(decision, verified);
-  if (outcome.kind == OutcomeKind::kUnavailable && parts_.spool != nullptr) {
+  // A full or unwritable quarantine is not Kafka being away: spooling the request would only
+  // bring it back to the same quarantine, with the spool queued behind it.
+  const bool quarantine_refused = outcome.code == OutcomeCode::kQuarantineFull ||
+                                  outcome.code == OutcomeCode::kQuarantineUnavailable;
+  if (outcome.kind == OutcomeKind::kUnavailable && parts_.spool != nullptr && !quarantine_refused) {
     return spool(verified, identity(decision));
   }
   return outcome;
@@ -158,8 +162,7 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
         outcome.message = conflict.detail;
         return outcome;
       }
-      return deliver(conflict.id, conflict.record, conflict.reason, conflict.detail,
-                     request.signature_scheme);
+      return deliver_dead_letter(conflict, request);
     }
     case DedupResult::kInFlight: {
       Outcome outcome = outcome_for(id, OutcomeCode::kEventInFlight, request.signature_scheme);
@@ -260,11 +263,10 @@ Outcome IngestPipeline::deliver(const Decision& decision, const VerifiedRequest&
     // the reason, rather than answering 503 (or spooling) for a retry that cannot succeed.
     const DeadLetterDecision rejected =
         dead_letter(request, OutcomeCode::kPublishRejected, outcome.message, publish->id);
-    return deliver(rejected.id, rejected.record, rejected.reason, rejected.detail,
-                   signature_scheme);
+    return deliver_dead_letter(rejected, request);
   }
   if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
-    return deliver(dead->id, dead->record, dead->reason, dead->detail, signature_scheme);
+    return deliver_dead_letter(*dead, request);
   }
   // Unprepared (a known duplicate never reaches a delivery: publish_once answers it first).
   Outcome failed = outcome_with(OutcomeCode::kInternalError);
@@ -275,6 +277,42 @@ Outcome IngestPipeline::deliver(const Decision& decision, const VerifiedRequest&
     failed.message = unprepared->detail;
   failed.retry_after = settings_.retry_after;
   return failed;
+}
+
+Outcome IngestPipeline::deliver_dead_letter(const DeadLetterDecision& dead,
+                                            const VerifiedRequest& request) const {
+  Outcome outcome =
+      deliver(dead.id, dead.record, dead.reason, dead.detail, request.signature_scheme);
+  if (outcome.code != OutcomeCode::kUnpublishable || parts_.quarantine == nullptr)
+    return outcome;
+  return quarantine(dead, request, outcome);
+}
+
+Outcome IngestPipeline::quarantine(const DeadLetterDecision& dead, const VerifiedRequest& request,
+                                   const Outcome& refused) const {
+  const QuarantineResult result =
+      parts_.quarantine->keep({{std::string(request.body), std::string(request.timestamp),
+                                std::string(request.signature_scheme), request.received},
+                               dead.id.event,
+                               dead.id.event_id,
+                               std::string(to_string(dead.reason)),
+                               dead.detail,
+                               refused.message});
+  if (result == QuarantineResult::kDurable) {
+    Outcome outcome = outcome_for(dead.id, OutcomeCode::kQuarantined, request.signature_scheme);
+    outcome.message = refused.message;
+    return outcome;
+  }
+  const bool full = result == QuarantineResult::kFull;
+  Outcome outcome = outcome_for(
+      dead.id, full ? OutcomeCode::kQuarantineFull : OutcomeCode::kQuarantineUnavailable,
+      request.signature_scheme);
+  outcome.retry_after = settings_.retry_after;
+  outcome.message = (full ? "Kafka can never accept this request and the quarantine is full: "
+                          : "Kafka can never accept this request and the quarantine cannot be "
+                            "written: ") +
+                    refused.message;
+  return outcome;
 }
 
 Outcome IngestPipeline::deliver(const EventIdentity& id, const Record& record,

@@ -13,6 +13,7 @@
 #include "cmr_bridge/observer.h"
 #include "cmr_bridge/outcome.h"
 #include "cmr_bridge/publisher.h"
+#include "cmr_bridge/quarantine.h"
 #include "cmr_bridge/spool.h"
 #include "core/cloudevents.h"
 #include "core/credentials.h"
@@ -119,6 +120,9 @@ struct PipelineParts {
   // end, the topics' metadata not yet known); requests are then spooled, not published. Empty:
   // always ready. Called on every request from any thread.
   std::function<bool()> ready_to_publish = nullptr;
+  // Where a request goes when Kafka refuses its record and its dead letter for good (answered
+  // 200 quarantined once durable). Null: such a request is answered 422 unpublishable.
+  Quarantine* quarantine = nullptr;
 };
 
 // handle(), decide() and publish_once() are const and thread-safe as long as the parts are.
@@ -152,6 +156,11 @@ class IngestPipeline {
                   std::string_view delivered_detail, std::string_view signature_scheme) const;
   // A PublishDecision that Kafka can never accept is dead-lettered as publish_rejected.
   Outcome deliver(const Decision& decision, const VerifiedRequest& request) const;
+  // Writes a dead letter; one that Kafka can never accept either is quarantined.
+  Outcome deliver_dead_letter(const DeadLetterDecision& dead, const VerifiedRequest& request) const;
+  // Keeps a request whose dead letter Kafka refused for good (`refused` is that outcome).
+  Outcome quarantine(const DeadLetterDecision& dead, const VerifiedRequest& request,
+                     const Outcome& refused) const;
   // Keeps a verified request in the spool; accepted ("spooled") once it is fsync'd.
   Outcome spool(const VerifiedRequest& request, const EventIdentity& id) const;
 

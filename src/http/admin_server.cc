@@ -6,15 +6,44 @@
 
 namespace cmr_bridge {
 
+namespace {
+
+// Answers `checks`: 200 with `ok_word` when every required one holds, else 503 with
+// `failing_word`; the body names each check with its state.
+void answer_checks(const std::vector<ReadinessCheck>& checks, const char* ok_word,
+                   const char* failing_word, httplib::Response& res) {
+  bool all = true;
+  std::string check_json = "{";
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    const bool holds = checks[i].ready();
+    all = all && (holds || !checks[i].required);
+    if (i > 0)
+      check_json += ",";
+    check_json += "\"" + checks[i].name + "\":" + (holds ? "true" : "false");
+  }
+  check_json += "}";
+  res.status = all ? 200 : 503;
+  res.set_content(JsonObjectWriter()
+                      .field("status", all ? ok_word : failing_word)
+                      .raw_field("checks", check_json)
+                      .finish(),
+                  "application/json");
+}
+
+}  // namespace
+
 struct AdminServer::Impl {
   std::vector<ReadinessCheck> checks;
+  std::vector<ReadinessCheck> liveness;
   std::function<std::string()> metrics;
   httplib::Server server;
 };
 
-AdminServer::AdminServer(std::vector<ReadinessCheck> checks, std::function<std::string()> metrics)
+AdminServer::AdminServer(std::vector<ReadinessCheck> checks, std::vector<ReadinessCheck> liveness,
+                         std::function<std::string()> metrics)
     : impl_(std::make_unique<Impl>()) {
   impl_->checks = std::move(checks);
+  impl_->liveness = std::move(liveness);
   impl_->metrics = std::move(metrics);
   auto& server = impl_->server;
   server.new_task_queue = [] { return new httplib::ThreadPool(4); };
@@ -28,26 +57,11 @@ AdminServer::AdminServer(std::vector<ReadinessCheck> checks, std::function<std::
   server.set_write_timeout(std::chrono::seconds(5));
 
   Impl* impl = impl_.get();
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
+  server.Get("/healthz", [impl](const httplib::Request&, httplib::Response& res) {
+    answer_checks(impl->liveness, "ok", "failing", res);
   });
   server.Get("/readyz", [impl](const httplib::Request&, httplib::Response& res) {
-    bool all_ready = true;
-    std::string check_json = "{";
-    for (std::size_t i = 0; i < impl->checks.size(); ++i) {
-      const bool ready = impl->checks[i].ready();
-      all_ready = all_ready && (ready || !impl->checks[i].required);
-      if (i > 0)
-        check_json += ",";
-      check_json += "\"" + impl->checks[i].name + "\":" + (ready ? "true" : "false");
-    }
-    check_json += "}";
-    res.status = all_ready ? 200 : 503;
-    res.set_content(JsonObjectWriter()
-                        .field("status", all_ready ? "ready" : "not_ready")
-                        .raw_field("checks", check_json)
-                        .finish(),
-                    "application/json");
+    answer_checks(impl->checks, "ready", "not_ready", res);
   });
   server.Get("/metrics", [impl](const httplib::Request&, httplib::Response& res) {
     res.set_content(impl->metrics(), "text/plain; version=0.0.4; charset=utf-8");

@@ -18,8 +18,11 @@ struct ReadinessCheck {
 
 class AdminServer {
  public:
-  // `metrics` returns the Prometheus text exposition; called per scrape.
-  AdminServer(std::vector<ReadinessCheck> checks, std::function<std::string()> metrics);
+  // `checks` make /readyz; `liveness` make /healthz (every one must hold, else 503 naming the
+  // failing ones: the process is broken beyond repair and must be restarted). `metrics`
+  // returns the Prometheus text exposition; called per scrape.
+  AdminServer(std::vector<ReadinessCheck> checks, std::vector<ReadinessCheck> liveness,
+              std::function<std::string()> metrics);
   ~AdminServer();
 
   int bind(const ListenAddress& address);  // bound port, or -1

@@ -21,17 +21,7 @@ void on_log(const rd_kafka_t*, int level, const char* facility, const char* text
 }
 
 void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
-  if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    char detail[512];
-    const auto fatal = rd_kafka_fatal_error(rk, detail, sizeof detail);
-    log_error("kafka client fatal error", {{"code", rd_kafka_err2name(fatal)}, {"detail", detail}});
-    return;
-  }
-  // Transient errors (connection refused, all brokers down) repeat while the cluster is
-  // away; the readiness probe reports the state change once, so these stay at debug.
-  log_debug(
-      "kafka transient error",
-      {{"code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"detail", reason}});
+  log_client_error(rk, err, reason);
 }
 
 // Which kinds of client a librdkafka property applies to.
@@ -102,6 +92,20 @@ std::string client_id_for(const KafkaSettings& kafka, KafkaClientRole role) {
 }
 
 }  // namespace
+
+void log_client_error(rd_kafka_t* rk, int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char detail[512];
+    const auto fatal = rd_kafka_fatal_error(rk, detail, sizeof detail);
+    log_error("kafka client fatal error", {{"code", rd_kafka_err2name(fatal)}, {"detail", detail}});
+    return;
+  }
+  // Transient errors (connection refused, all brokers down) repeat while the cluster is
+  // away; the readiness probe reports the state change once, so these stay at debug.
+  log_debug(
+      "kafka transient error",
+      {{"code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))}, {"detail", reason}});
+}
 
 bool passes_through_to(const std::string& name, KafkaClientRole role) {
   const unsigned kinds = kinds_of(name);

@@ -38,6 +38,11 @@ rdkafka::Properties kafka_client_properties(const KafkaSettings& kafka, KafkaCli
 Result<rdkafka::ConfPtr> kafka_client_conf(const KafkaSettings& kafka, KafkaClientRole role,
                                            const rdkafka::Properties& role_properties);
 
+// The error callback kafka_client_conf() installs: logs a fatal error (with librdkafka's original
+// code and reason) at error level and transient ones at debug. For a client that installs its
+// own error callback and still wants these lines.
+void log_client_error(rd_kafka_t* client, int err, const char* reason);
+
 // A client of `role` configured by kafka_client_conf(). The admin client is a producer that
 // produces nothing (so it never joins a group); the readers are consumers.
 Result<rdkafka::ClientPtr> new_kafka_client(const KafkaSettings& kafka, KafkaClientRole role,

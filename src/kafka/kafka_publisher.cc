@@ -8,6 +8,7 @@
 #include "kafka/delivery_signal.h"
 #include "kafka/kafka_client.h"
 #include "kafka/rdkafka_handles.h"
+#include "kafka/record_size.h"
 #include "log/logger.h"
 
 namespace cmr_bridge {
@@ -38,6 +39,31 @@ void count_possibly_persisted(const rd_kafka_message_t* message, const char* why
             {"why", why}});
 }
 
+// What librdkafka's callbacks (delivery report, error) need, as the client's opaque. Lives in
+// KafkaPublisher::Impl, declared before the handle, so it outlives every callback.
+struct CallbackState {
+  bool unknown_topic_is_permanent = false;  // constant after create()
+  std::function<void(const std::string&)> on_fatal;
+  std::atomic<bool> fatal{false};
+};
+
+// Runs on the poll thread. A fatal error of the idempotent producer is raised once; every later
+// produce fails with ERR__FATAL (a transient failure: 503, or spooled).
+void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque) {
+  log_client_error(client, err, reason);
+  if (err != RD_KAFKA_RESP_ERR__FATAL)
+    return;
+  auto& state = *static_cast<CallbackState*>(opaque);
+  if (state.fatal.exchange(true))
+    return;
+  char detail[512];
+  const auto fatal = rd_kafka_fatal_error(client, detail, sizeof detail);
+  if (state.on_fatal) {
+    state.on_fatal(std::string("Kafka producer fatal error ") + rd_kafka_err2name(fatal) + ": " +
+                   detail + "; the producer cannot continue, the process must restart");
+  }
+}
+
 // Runs on the poll thread (or the thread in flush/destroy). Takes back the reference that
 // publish() handed to librdkafka as the message opaque; detached records have none.
 void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
@@ -59,7 +85,8 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void* op
     waiter.report.partition = message->partition;
     waiter.report.offset = message->offset;
   } else {
-    waiter.report.status = failure_status(message->err, *static_cast<bool*>(opaque));
+    waiter.report.status = failure_status(
+        message->err, static_cast<CallbackState*>(opaque)->unknown_topic_is_permanent);
     waiter.report.error = rd_kafka_err2str(message->err);
   }
   int pending = DeliveryWaiter::kPending;
@@ -120,7 +147,7 @@ DeliveryStatus failure_status(int librdkafka_error_code, bool unknown_topic_is_p
 
 struct KafkaPublisher::Impl {
   ProducerSettings settings;
-  bool unknown_topic_is_permanent = false;  // constant after create()
+  CallbackState callbacks;  // the client's opaque: declared before `handle`, so it outlives it
   rdkafka::ClientPtr handle;
   std::mutex prepared_mutex;
   std::vector<rdkafka::TopicPtr> prepared_topics;  // released before `handle` (declared after it)
@@ -134,28 +161,38 @@ struct KafkaPublisher::Impl {
 KafkaPublisher::KafkaPublisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::create(const ProducerSettings& settings) {
-  auto conf = kafka_client_conf(
-      settings.kafka, KafkaClientRole::kProducer,
-      {
-          // A 2xx is a durability promise: every replica in sync must have the record, and
-          // retries must not duplicate or reorder it.
-          {"enable.idempotence", "true"},
-          {"acks", "all"},
-          // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
-          {"partitioner", "murmur2_random"},
-          // No linger: a lone request's record is sent at once (as franz-go's ProduceSync does);
-          // under load records still batch while produce requests are in flight. Measured: p50
-          // at one connection 3-6 ms -> 0.6-0.8 ms (docs/performance.md).
-          {"linger.ms", "0"},
-          // Every 2xx waits on a produce round trip: send requests at once, as the Java clients
-          // do (TCP_NODELAY). Measured: +2 % throughput at 64 connections, within the noise.
-          {"socket.nagle.disable", "true"},
-          {"compression.type", "lz4"},
-          // librdkafka's 300 s default is far beyond the sender's 60 s patience.
-          {"message.timeout.ms", std::to_string(settings.message_timeout.count())},
-          {"socket.connection.setup.timeout.ms", "5000"},
-          {"log.connection.close", "false"},
-      });
+  rdkafka::Properties properties = {
+      // A 2xx is a durability promise: every replica in sync must have the record, and
+      // retries must not duplicate or reorder it.
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      // Same partition for the same key as the Java clients (librdkafka defaults to CRC32).
+      {"partitioner", "murmur2_random"},
+      // No linger: a lone request's record is sent at once (as franz-go's ProduceSync does);
+      // under load records still batch while produce requests are in flight. Measured: p50
+      // at one connection 3-6 ms -> 0.6-0.8 ms (docs/performance.md).
+      {"linger.ms", "0"},
+      // Every 2xx waits on a produce round trip: send requests at once, as the Java clients
+      // do (TCP_NODELAY). Measured: +2 % throughput at 64 connections, within the noise.
+      {"socket.nagle.disable", "true"},
+      {"compression.type", "lz4"},
+      // librdkafka's 300 s default is far beyond the sender's 60 s patience.
+      {"message.timeout.ms", std::to_string(settings.message_timeout.count())},
+      {"socket.connection.setup.timeout.ms", "5000"},
+      {"log.connection.close", "false"},
+  };
+  // The largest accepted body must stay publishable: librdkafka refuses a record above its
+  // message.max.bytes before sending it.
+  auto message_max_bytes = producer_message_max_bytes(settings.kafka, settings.max_body_bytes);
+  if (!message_max_bytes)
+    return message_max_bytes.error();
+  if (*message_max_bytes) {
+    properties.emplace_back("message.max.bytes", **message_max_bytes);
+    log_warn("producer message.max.bytes raised to fit the largest record",
+             {{"message.max.bytes", **message_max_bytes},
+              {"max_body_bytes", static_cast<int64_t>(settings.max_body_bytes)}});
+  }
+  auto conf = kafka_client_conf(settings.kafka, KafkaClientRole::kProducer, properties);
   if (!conf)
     return conf.error();
   if (!settings.kafka.create_topics) {
@@ -169,19 +206,17 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::create(const ProducerSet
                           error, sizeof error) != RD_KAFKA_CONF_OK)
       return Error(std::string("topic.metadata.propagation.max.ms: ") + error);
   }
+  auto impl = std::make_unique<Impl>();
+  impl->settings = settings;
+  impl->callbacks.unknown_topic_is_permanent = !settings.kafka.create_topics;
+  impl->callbacks.on_fatal = settings.on_fatal;
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &on_delivery_report);
-  // The delivery-report callback's opaque: whether an unknown topic is permanent.
-  static bool kUnknownTopicPermanent = true;
-  static bool kUnknownTopicTransient = false;
-  rd_kafka_conf_set_opaque(conf->get(), settings.kafka.create_topics ? &kUnknownTopicTransient
-                                                                     : &kUnknownTopicPermanent);
+  rd_kafka_conf_set_error_cb(conf->get(), &on_error);
+  rd_kafka_conf_set_opaque(conf->get(), &impl->callbacks);
   auto handle = rdkafka::new_client(RD_KAFKA_PRODUCER, std::move(conf).value());
   if (!handle)
     return handle.error();
 
-  auto impl = std::make_unique<Impl>();
-  impl->settings = settings;
-  impl->unknown_topic_is_permanent = !settings.kafka.create_topics;
   impl->handle = std::move(handle).value();
   std::unique_ptr<KafkaPublisher> publisher(new KafkaPublisher(std::move(impl)));
   Impl* state = publisher->impl_.get();
@@ -249,7 +284,7 @@ DeliveryReport KafkaPublisher::publish(const Record& record, std::chrono::millis
   report.topic = record.topic;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // Not enqueued: the opaque is still ours (freed by its unique_ptr).
-    report.status = failure_status(err, impl_->unknown_topic_is_permanent);
+    report.status = failure_status(err, impl_->callbacks.unknown_topic_is_permanent);
     report.error = rd_kafka_err2str(err);
     return report;
   }
@@ -289,6 +324,23 @@ uint64_t KafkaPublisher::detached_failures() const {
 
 uint64_t KafkaPublisher::possibly_persisted() const {
   return g_possibly_persisted.load(std::memory_order_relaxed);
+}
+
+bool KafkaPublisher::reachable() const {
+  return reachable_.load(std::memory_order_acquire) && !fatal();
+}
+
+bool KafkaPublisher::fatal() const {
+  return impl_->callbacks.fatal.load(std::memory_order_acquire);
+}
+
+Status KafkaPublisher::raise_fatal_error_for_test() {
+  const auto err =
+      rd_kafka_test_fatal_error(impl_->handle.get(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                "raised by a test (rd_kafka_test_fatal_error)");
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error(std::string("rd_kafka_test_fatal_error: ") + rd_kafka_err2str(err));
+  return ok_status();
 }
 
 bool KafkaPublisher::wait_reachable(std::chrono::milliseconds timeout) const {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,11 +28,19 @@ struct ProducerSettings {
   std::chrono::milliseconds message_timeout{10000};
   // How often readiness is re-probed with a metadata request.
   std::chrono::milliseconds probe_interval{2000};
+  // CMR_BRIDGE_MAX_BODY_BYTES: message.max.bytes is raised to fit its largest record
+  // (kafka/record_size.h).
+  std::size_t max_body_bytes = 1024 * 1024;
+  // Called once, from the producer's poll thread, when the idempotent producer hits a fatal
+  // error (every later produce fails). Must be thread-safe and must not block; null: only
+  // logged and reported by fatal().
+  std::function<void(const std::string& reason)> on_fatal;
 };
 
 class KafkaPublisher final : public Publisher, public GaugeSource {
  public:
-  // Fails (naming the property) when librdkafka refuses the configuration.
+  // Fails (naming the property) when librdkafka refuses the configuration, or when
+  // CMR_BRIDGE_KAFKA_PROP_message.max.bytes is below the largest record (naming both settings).
   static Result<std::unique_ptr<KafkaPublisher>> create(const ProducerSettings& settings);
   // Flushes (bounded by message_timeout) and joins the threads.
   ~KafkaPublisher() override;
@@ -50,7 +59,14 @@ class KafkaPublisher final : public Publisher, public GaugeSource {
   uint64_t possibly_persisted() const;
 
   // True once the last metadata probe succeeded; false after a failed probe or fatal error.
-  bool reachable() const { return reachable_.load(std::memory_order_acquire); }
+  bool reachable() const;
+  // True once the producer hit a fatal error: it never produces again (the process must
+  // restart). Any thread.
+  bool fatal() const;
+  // Test hook, for test binaries only (no production code path calls it): raises a fatal
+  // idempotent-producer error through librdkafka's rd_kafka_test_fatal_error(), exactly as the
+  // cluster would (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER).
+  Status raise_fatal_error_for_test();
   // Waits until a probe succeeded or `timeout` passed.
   bool wait_reachable(std::chrono::milliseconds timeout) const;
   // Learns the partitions and leaders of `topics` now (one metadata request; best effort), so the

@@ -1,30 +1,30 @@
 #include "kafka/topic_provisioner.h"
 
+#include "kafka/record_size.h"
 #include "log/logger.h"
 
 namespace cmr_bridge {
 
 Result<std::unique_ptr<TopicProvisioner>> TopicProvisioner::create(
     const KafkaSettings& kafka, KafkaPublisher& publisher, std::vector<TopicSpec> topics,
-    bool create_missing, std::vector<std::string> must_be_compacted,
-    std::function<void(const std::string&)> on_fatal) {
+    bool create_missing, TopicChecks checks, std::function<void(const std::string&)> on_fatal) {
   auto admin = KafkaAdmin::create(kafka);
   if (!admin)
     return admin.error();
   return std::unique_ptr<TopicProvisioner>(
       new TopicProvisioner(std::move(admin).value(), publisher, std::move(topics), create_missing,
-                           std::move(must_be_compacted), std::move(on_fatal)));
+                           std::move(checks), std::move(on_fatal)));
 }
 
 TopicProvisioner::TopicProvisioner(std::unique_ptr<KafkaAdmin> admin, KafkaPublisher& publisher,
                                    std::vector<TopicSpec> topics, bool create_missing,
-                                   std::vector<std::string> must_be_compacted,
+                                   TopicChecks checks,
                                    std::function<void(const std::string&)> on_fatal)
     : admin_(std::move(admin)),
       publisher_(publisher),
       topics_(std::move(topics)),
       create_missing_(create_missing),
-      must_be_compacted_(std::move(must_be_compacted)),
+      checks_(std::move(checks)),
       on_fatal_(std::move(on_fatal)),
       thread_([this] { run(); }) {}
 
@@ -60,22 +60,12 @@ bool TopicProvisioner::provision() {
       }
       log_info("topics ready", {{"count", static_cast<int64_t>(topics_.size())}});
     }
-    bool checked = true;
-    for (const auto& topic : must_be_compacted_) {
-      const auto policy = admin_->topic_config(topic, "cleanup.policy", std::chrono::seconds(10));
-      if (!policy) {
-        log_warn("checking topic config failed; retrying",
-                 {{"topic", topic}, {"detail", policy.error().message()}});
-        checked = false;
-        break;
-      }
-      if (policy->find("compact") == std::string::npos) {
-        on_fatal_("topic " + topic + " has cleanup.policy=" + policy.value() +
-                  "; it must include compact (e.g. compact,delete)");
-        return false;
-      }
+    const auto failure = check_topics();
+    if (failure && !failure->empty()) {
+      on_fatal_(*failure);
+      return false;
     }
-    if (checked) {
+    if (failure) {
       std::vector<std::string> names;
       for (const auto& topic : topics_)
         names.push_back(topic.name);
@@ -90,6 +80,39 @@ bool TopicProvisioner::provision() {
       return false;
   }
   return false;
+}
+
+std::optional<std::string> TopicProvisioner::check_topics() {
+  for (const auto& topic : checks_.must_be_compacted) {
+    const auto policy = admin_->topic_config(topic, "cleanup.policy", std::chrono::seconds(10));
+    if (!policy) {
+      log_warn("checking topic config failed; retrying",
+               {{"topic", topic}, {"detail", policy.error().message()}});
+      return std::nullopt;
+    }
+    if (policy->find("compact") == std::string::npos) {
+      return "topic " + topic + " has cleanup.policy=" + policy.value() +
+             "; it must include compact (e.g. compact,delete)";
+    }
+  }
+  for (const auto& topic : checks_.must_fit_records) {
+    auto limit = admin_->topic_config(topic, "max.message.bytes", std::chrono::seconds(10));
+    if (!limit && create_missing_) {
+      log_warn("checking topic config failed; retrying",
+               {{"topic", topic}, {"detail", limit.error().message()}});
+      return std::nullopt;
+    }
+    if (!limit) {
+      // Nobody creates topics, so this one may be missing for good: its records are refused
+      // as permanent failures at publish (dead-lettered); it does not hold up readiness.
+      log_warn("max.message.bytes not checked",
+               {{"topic", topic}, {"detail", limit.error().message()}});
+      continue;
+    }
+    if (Status fits = check_topic_fits_records(topic, *limit, checks_.max_body_bytes); !fits)
+      return fits.error().message();
+  }
+  return std::string();
 }
 
 }  // namespace cmr_bridge

@@ -61,6 +61,10 @@ constexpr GaugeDeclaration kGaugeDeclarations[] = {
      "Forwarding attempts Kafka did not acknowledge."},
     {Gauge::kSpoolAppendFailures, "cmr_bridge_spool_append_failures",
      "Spool writes or fsyncs that failed."},
+    {Gauge::kQuarantineRecords, "cmr_bridge_quarantine_records",
+     "Requests in the quarantine directory: Kafka refused their record and dead letter for good."},
+    {Gauge::kQuarantineBytes, "cmr_bridge_quarantine_bytes",
+     "Bytes of the quarantine directory's entry files."},
     {Gauge::kHttpInFlight, "cmr_bridge_http_in_flight_requests",
      "Webhook requests being handled right now."},
 };

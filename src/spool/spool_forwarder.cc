@@ -12,7 +12,11 @@ namespace {
 // The outcomes after which the same record is tried again later: Kafka did not acknowledge
 // (or the record could not be prepared), or a live request is publishing the same eventId.
 bool retry_later(const Outcome& outcome) {
-  return outcome.kind == OutcomeKind::kUnavailable || outcome.kind == OutcomeKind::kInFlight;
+  // A record Kafka refuses for good, dead letter included, leaves the spool only once the
+  // quarantine holds it (code quarantined). Without a quarantine (code unpublishable) it stays,
+  // as if Kafka were away: the spool never drops a record it answered 200 for.
+  return outcome.kind == OutcomeKind::kUnavailable || outcome.kind == OutcomeKind::kInFlight ||
+         outcome.code == OutcomeCode::kUnpublishable;
 }
 
 // Where the decision writes, as "<topic>\n<key>"; empty when it writes nothing or its record

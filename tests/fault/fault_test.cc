@@ -18,7 +18,11 @@
 #include <tuple>
 #include <utility>
 
+#include "app/bridge.h"
 #include "core/signature.h"
+#include "kafka/kafka_publisher.h"
+#include "kafka/record_size.h"
+#include "spool/quarantine.h"
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 
@@ -30,7 +34,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kKey = "fault-test-key";
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // The broker this tier stops, starts and kills.
 struct FaultBroker {
@@ -80,6 +84,16 @@ std::string now_seconds() {
                             .count());
 }
 
+// POST /webhooks signed now with the test key.
+httplib::Result post_signed(httplib::Client& client, const std::string& body) {
+  const std::string ts = now_seconds();
+  return client.Post(
+      "/webhooks",
+      {{"cmr-x-timestamp", ts},
+       {"cmr-x-signature", compute_signature(kKey, SignatureScheme::kBodyHex, ts, body)}},
+      body, "application/json");
+}
+
 struct SendRecord {
   std::string event_id;
   int key = 0;
@@ -90,7 +104,7 @@ struct SendRecord {
   bool cut_off = false;    // sent on a connection that died before answering
   bool gave_up = false;    // the simulated sender's retry horizon ran out
   bool connected = true;   // false: the connection was refused (bridge gone): never sent
-  Clock::time_point sent_at;
+  SteadyClock::time_point sent_at;
 };
 
 // A simulated CMR sender: each thread owns one key (an orderId) and sends its events in
@@ -149,19 +163,14 @@ class Sender {
       record.event_id = prefix_ + "K" + std::to_string(key) + "-" + std::to_string(seq);
       record.key = key;
       record.seq = seq;
-      record.sent_at = Clock::now();
+      record.sent_at = SteadyClock::now();
       std::string body = R"({"event":"mailbox.created","eventId":")" + record.event_id +
                          R"(","data":{"orderId":")" + prefix_ + "ORDER" + std::to_string(key) +
                          R"(","mailboxId":"MB)" + std::to_string(seq) +
                          R"(","userId":"U","note":")" + std::string(padding_, 'x') + "\"}}";
-      const auto give_up_at = Clock::now() + horizon_;
+      const auto give_up_at = SteadyClock::now() + horizon_;
       while (true) {
-        const std::string ts = now_seconds();
-        const auto res = client.Post(
-            "/webhooks",
-            {{"cmr-x-timestamp", ts},
-             {"cmr-x-signature", compute_signature(kKey, SignatureScheme::kBodyHex, ts, body)}},
-            body, "application/json");
+        const auto res = post_signed(client, body);
         if (res) {
           record.status = res->status;
           record.cut_off = false;
@@ -174,7 +183,7 @@ class Sender {
               res.error() == httplib::Error::Read || res.error() == httplib::Error::Write;
           record.connected = res.error() != httplib::Error::Connection;
         }
-        if (record.status == 200 || stop_ || Clock::now() >= give_up_at)
+        if (record.status == 200 || stop_ || SteadyClock::now() >= give_up_at)
           break;
         std::this_thread::sleep_for(200ms);
       }
@@ -262,8 +271,8 @@ Tally tally(const std::vector<SendRecord>& sent, const std::vector<ConsumedRecor
 
 // Of the requests first sent within (from, until): how many, and how many were acked.
 std::pair<std::size_t, std::size_t> sent_and_acked_between(const std::vector<SendRecord>& records,
-                                                           Clock::time_point from,
-                                                           Clock::time_point until) {
+                                                           SteadyClock::time_point from,
+                                                           SteadyClock::time_point until) {
   std::size_t sent = 0;
   std::size_t acked = 0;
   for (const auto& r : records) {
@@ -454,6 +463,56 @@ struct FaultFixture {
     }
     return "";
   }
+  // GET `path` on 127.0.0.1:`port` until `done` holds for the answer (up to 60 s).
+  template <typename Done>
+  static bool poll_admin(int port, const std::string& path, Done done) {
+    httplib::Client admin("127.0.0.1", port);
+    for (int i = 0; i < 300; ++i) {
+      const auto res = admin.Get(path);
+      if (res && done(*res))
+        return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  }
+};
+
+// Posts signed events that Kafka can never accept (routed to a topic that does not exist, with
+// topic creation off, and a dead-letter topic that does not exist either), one every 100 ms,
+// and keeps each final answer.
+class PoisonSender {
+ public:
+  PoisonSender(int port, std::string prefix)
+      : thread_([this, port, prefix] {
+          httplib::Client client("127.0.0.1", port);
+          client.set_read_timeout(30s);
+          for (int i = 0; !stop_; ++i) {
+            const std::string body = R"({"event":"poison.test","eventId":")" + prefix + "POISON" +
+                                     std::to_string(i) + R"(","data":{"orderId":"P"}})";
+            const auto res = post_signed(client, body);
+            {
+              std::lock_guard lock(mutex_);
+              answers_.push_back(res ? std::to_string(res->status) + " " + res->body : "no answer");
+            }
+            std::this_thread::sleep_for(100ms);
+          }
+        }) {}
+  ~PoisonSender() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+  std::vector<std::string> answers() {
+    std::lock_guard lock(mutex_);
+    return answers_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<std::string> answers_;
+  std::thread thread_;
 };
 
 }  // namespace
@@ -486,9 +545,9 @@ TEST_SUITE("fault") {
     Sender sender(bridge->port(), prefix, 4, 0ms);
     std::this_thread::sleep_for(1s);
     broker.stop();
-    const auto down_from = Clock::now();
+    const auto down_from = SteadyClock::now();
     std::this_thread::sleep_for(4s);
-    const auto down_until = Clock::now();
+    const auto down_until = SteadyClock::now();
     broker.start();
     REQUIRE(bridge->wait_ready(60s));
     std::this_thread::sleep_for(1s);
@@ -741,9 +800,9 @@ TEST_SUITE("fault") {
       Sender sender(bridge->port(), run_prefix, 4, 0ms);
       std::this_thread::sleep_for(1s);
       broker.kill();
-      const auto down_from = Clock::now();
+      const auto down_from = SteadyClock::now();
       std::this_thread::sleep_for(4s);
-      const auto down_until = Clock::now();
+      const auto down_until = SteadyClock::now();
       end_outage(*bridge, sender, spool_on);
       const auto records = sender.records();
       const auto [sent_while_down, acked_while_down] =
@@ -795,6 +854,124 @@ TEST_SUITE("fault") {
     report("9. bridge killed (SIGKILL) while spooling (broker down), restarted", t, "");
     CHECK(t.acked > 0);
     CHECK(t.spooled == t.acked);
+    CHECK(t.lost == 0);
+    CHECK(t.other_duplicates() == 0);
+    CHECK(t.order_violations == 0);
+  }
+
+  TEST_CASE_FIXTURE(FaultFixture,
+                    "10. poison records amid load and a broker outage, spool on: each one "
+                    "quarantined, every acked event on Kafka once, in order") {
+    // Topic creation off: the event topics and the dedup topic exist, sized for the largest
+    // record; the dead-letter topic and the poison route's topic do not.
+    for (const char* name : {"order.events", "subscription.events", "prewarmup.events"}) {
+      create_topic(broker.brokers, prefix + name, 3,
+                   {{"max.message.bytes", std::to_string(largest_record_bytes(1024 * 1024))}});
+    }
+    create_topic(broker.brokers, prefix + "webhooks.dedup", 1, {{"cleanup.policy", "compact"}});
+    const std::string routes = spool_dir() + "-10-routes.json";
+    std::ofstream(routes) << R"({"routes":[{"match":"poison.*","topic":")" << prefix
+                          << R"(poison.missing","schema":"none","key":["/orderId"]}]})";
+    const std::string spool = spool_dir() + "-10";
+    auto bridge = std::make_unique<BridgeProcess>(env({{"CMR_BRIDGE_CREATE_TOPICS", "false"},
+                                                       {"CMR_BRIDGE_ROUTES_FILE", routes},
+                                                       {"CMR_BRIDGE_SPOOL_DIR", spool}}));
+    REQUIRE(bridge->wait_listening(20s));
+    REQUIRE(bridge->wait_ready(60s));
+    Sender sender(bridge->port(), prefix, 4, 0ms);
+    PoisonSender poison(bridge->port(), prefix);
+    std::this_thread::sleep_for(1500ms);
+    broker.stop();
+    std::this_thread::sleep_for(3s);
+    poison.stop();
+    end_outage(*bridge, sender, true);
+    const auto answers = poison.answers();
+    std::size_t quarantined_live = 0, spooled = 0, other = 0;
+    for (const auto& answer : answers) {
+      if (answer.rfind("200 ", 0) == 0 &&
+          answer.find(R"("reason":"quarantined")") != std::string::npos)
+        ++quarantined_live;
+      else if (answer.rfind("200 ", 0) == 0 &&
+               answer.find(R"("spooled":true)") != std::string::npos)
+        ++spooled;
+      else
+        ++other;
+    }
+    const auto files = list_quarantine_files(spool + "/quarantine");
+    REQUIRE(files);
+    Tally t = tally(sender.records(), events());
+    t.possibly_persisted = possibly_persisted(*bridge);
+    report("10. poison records amid load and a broker outage, spool on", t,
+           std::to_string(answers.size()) + " poison sent: " + std::to_string(quarantined_live) +
+               " answered 200 quarantined, " + std::to_string(spooled) +
+               " 200 spooled (quarantined by the forwarder), " + std::to_string(other) +
+               " other; " + std::to_string(files->size()) + " quarantine files");
+    CHECK(t.acked > 0);
+    CHECK(t.spooled > 0);
+    CHECK(quarantined_live > 0);
+    CHECK(spooled > 0);
+    CHECK(other == 0);
+    CHECK(files->size() == quarantined_live + spooled);
+    CHECK(t.lost == 0);
+    CHECK(t.other_duplicates() == 0);
+    CHECK(t.order_violations == 0);
+    fs::remove(routes);
+  }
+
+  TEST_CASE_FIXTURE(FaultFixture,
+                    "11. fatal producer error under load, spool on: /healthz fails, the bridge "
+                    "stops as serve does; after the restart every acked event is on Kafka once") {
+    // Serve's composition (Bridge) in process, so the test can reach the producer's test hook
+    // (rd_kafka_test_fatal_error); on_fatal does what serve does: stop without forwarding.
+    const std::string spool = spool_dir() + "-11";
+    auto run_env =
+        env({{"CMR_BRIDGE_SPOOL_DIR", spool},
+             {"CMR_BRIDGE_LISTEN", "127.0.0.1:0"},
+             {"CMR_BRIDGE_ADMIN_LISTEN", "127.0.0.1:0"},
+             {"CMR_BRIDGE_SCHEMA_DIR", std::string(CMR_BRIDGE_SOURCE_DIR) + "/schemas"}});
+    std::atomic<int> fatal_calls{0};
+    const auto build = [&] {
+      auto state = load_startup_state("cmr-bridge", run_env);
+      REQUIRE(state);
+      auto built = Bridge::build(
+          std::move(*state), {.role = BridgeRole::kServe,
+                              .publisher = nullptr,
+                              .on_fatal = [&](const std::string&) { fatal_calls.fetch_add(1); }});
+      REQUIRE(built);
+      return std::move(built).value();
+    };
+    const auto ready = [](const httplib::Response& res) { return res.status == 200; };
+    auto bridge = build();
+    const auto ports = bridge->listen();
+    REQUIRE(ports);
+    REQUIRE(poll_admin(ports->admin, "/readyz", ready));
+    Sender sender(ports->webhook, prefix, 4, 0ms);
+    std::this_thread::sleep_for(1500ms);
+    REQUIRE(bridge->kafka_publisher()->raise_fatal_error_for_test());
+    REQUIRE(poll_admin(ports->admin, "/healthz",
+                       [](const httplib::Response& res) { return res.status == 503; }));
+    CHECK(fatal_calls.load() == 1);
+    std::this_thread::sleep_for(1s);  // requests after the error: spooled, never published
+    bridge->begin_draining();
+    bridge->shutdown(false);
+    sender.stop();
+    bridge.reset();
+
+    auto restarted = build();
+    const auto new_ports = restarted->listen();
+    REQUIRE(new_ports);
+    REQUIRE(poll_admin(new_ports->admin, "/metrics", [](const httplib::Response& res) {
+      return res.body.find("\ncmr_bridge_spool_records 0\n") != std::string::npos;
+    }));
+    Tally t = tally(sender.records(), events());
+    t.possibly_persisted = static_cast<long>(restarted->kafka_publisher()->possibly_persisted());
+    restarted->shutdown();
+    report("11. fatal producer error under load, spool on, restarted on the same spool", t,
+           "healthz 503 after the error; the requests after it spooled, forwarded by the "
+           "restart");
+    CHECK(t.acked > 0);
+    CHECK(t.spooled > 0);
+    CHECK(fatal_calls.load() == 1);
     CHECK(t.lost == 0);
     CHECK(t.other_duplicates() == 0);
     CHECK(t.order_violations == 0);

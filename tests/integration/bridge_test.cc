@@ -5,9 +5,13 @@
 
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "core/signature.h"
 #include "log/logger.h"
@@ -111,6 +115,53 @@ TEST_SUITE("bridge") {
     webhook.set_connection_timeout(std::chrono::seconds(1));
     CHECK_FALSE(webhook.Get("/healthz"));
     CHECK_FALSE(admin.Get("/healthz"));
+    set_log_fd(1);
+  }
+
+  TEST_CASE(
+      "/metrics scraped without pause while the bridge shuts down and is destroyed: every "
+      "answer is whole, then the listener is gone (TSan covers the component teardown)") {
+    set_log_fd(-1);
+    char templ[] = "/tmp/cmr-bridge-shutdown-scrape-XXXXXX";
+    const std::string spool_dir = mkdtemp(templ);
+    auto environment = serve_environment();
+    environment["CMR_BRIDGE_SPOOL_DIR"] = spool_dir;
+    auto state = load_startup_state("cmr-bridge", environment);
+    REQUIRE(state);
+    BridgeOptions options;
+    options.publisher = std::make_unique<FakePublisher>();
+    auto built = Bridge::build(std::move(*state), std::move(options));
+    REQUIRE(built);
+    std::unique_ptr<Bridge> bridge = std::move(built).value();
+    const auto ports = bridge->listen();
+    REQUIRE(ports);
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> whole{0};
+    std::atomic<int> partial{0};
+    std::thread scraper([&] {
+      httplib::Client admin("127.0.0.1", ports->admin);
+      admin.set_connection_timeout(std::chrono::milliseconds(200));
+      while (!stop.load()) {
+        const auto scrape = admin.Get("/metrics");
+        if (!scrape)
+          continue;
+        const bool complete =
+            scrape->status == 200 &&
+            scrape->body.find("cmr_bridge_spool_forwarder_errors ") != std::string::npos &&
+            scrape->body.find("cmr_bridge_build_info") != std::string::npos;
+        (complete ? whole : partial).fetch_add(1);
+      }
+    });
+    while (whole.load() < 20)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(bridge->shutdown());
+    bridge.reset();
+    stop.store(true);
+    scraper.join();
+    CHECK(whole.load() >= 20);
+    CHECK(partial.load() == 0);
+    std::filesystem::remove_all(spool_dir);
     set_log_fd(1);
   }
 

@@ -38,8 +38,10 @@ struct ServerFixture {
                            .dedup = &dedup}};
   WebhookServer server{pipeline, metrics, small_body_settings()};
   AdminServer admin{{{"fake", [this] { return ready.load(); }}},
+                    {{"fake_liveness", [this] { return alive.load(); }}},
                     [this] { return metrics.scrape(); }};
   std::atomic<bool> ready{true};
+  std::atomic<bool> alive{true};
   int port = -1;
   int admin_port = -1;
   std::thread thread;
@@ -211,12 +213,18 @@ TEST_SUITE("http") {
   }
 
   TEST_CASE_FIXTURE(ServerFixture,
-                    "admin: healthz, readyz follows the checks, metrics count outcomes") {
+                    "admin: healthz and readyz follow their checks, metrics count outcomes") {
     post_signed(kDomainOrderSuccess);
     httplib::Client client("127.0.0.1", admin_port);
-    const auto health = client.Get("/healthz");
+    auto health = client.Get("/healthz");
     REQUIRE(health);
     CHECK(health->status == 200);
+    CHECK(health->body == R"({"status":"ok","checks":{"fake_liveness":true}})");
+    alive = false;
+    health = client.Get("/healthz");
+    REQUIRE(health);
+    CHECK(health->status == 503);
+    CHECK(health->body == R"({"status":"failing","checks":{"fake_liveness":false}})");
     auto readyz = client.Get("/readyz");
     REQUIRE(readyz);
     CHECK(readyz->status == 200);

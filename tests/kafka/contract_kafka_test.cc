@@ -299,6 +299,29 @@ TEST_SUITE("kafka contract") {
   }
 
   TEST_CASE_FIXTURE(ContractFixture,
+                    "redrive never republishes an eventid_conflict dead letter, even with dedup "
+                    "off and the reason selected") {
+    start();
+    const std::string original = example("domain.order.success");
+    const std::string changed = replace_all(original, "\"price\":15.88", "\"price\":99.99");
+    REQUIRE(changed != original);
+    REQUIRE(answer_body(post(original)).find("accepted") != std::string::npos);
+    REQUIRE(answer_body(post(changed)).find("eventid_conflict") != std::string::npos);
+    const auto dead = read_topic(brokers, topic("webhooks.deadletter"));
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].headers.at("cmr-dlq-reason") == "eventid_conflict");
+
+    for (const char* args : {"redrive", "redrive --reason eventid_conflict"}) {
+      const std::string output = run_command(args, {{"CMR_BRIDGE_DEDUP", "false"}});
+      CHECK_MESSAGE(output.find("conflict_kept=1") != std::string::npos, output);
+      CHECK(output.find("republished=") == std::string::npos);
+    }
+    const auto published = read_topic(brokers, topic("order.events"));
+    REQUIRE(published.size() == 1);
+    CHECK(published[0].value.find("99.99") == std::string::npos);
+  }
+
+  TEST_CASE_FIXTURE(ContractFixture,
                     "credentials are encrypted on Kafka and `decrypt` restores them exactly") {
     const std::string keys = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";  // bytes 0x01..0x20
     start({{"CMR_BRIDGE_CREDENTIALS", "encrypt"}, {"CMR_BRIDGE_ENCRYPTION_KEYS", keys}});

@@ -1,14 +1,21 @@
-// Kafka tier: records Kafka can never accept (too large, unknown topic) end in their documented
-// state against the real broker, and the requests after them still flow.
+// Kafka tier: records Kafka can never accept (unknown topic with topic creation off) end in their
+// documented state against the real broker: dead-lettered, else quarantined, else 422; and the
+// requests after them still flow.
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "core/signature.h"
+#include "kafka/record_size.h"
+#include "spool/quarantine.h"
 #include "support/bridge_process.h"
 #include "support/kafka_reader.h"
 #include "support/samples.h"
@@ -26,8 +33,12 @@ struct PoisonFixture {
   const std::string order = prefix + "order";
   const std::string deadletter = prefix + "dlq";
   const std::string spool_dir = "/tmp/cmr-bridge-poison-spool-" + prefix;
+  const std::string quarantine_dir = "/tmp/cmr-bridge-poison-quarantine-" + prefix;
 
-  ~PoisonFixture() { std::filesystem::remove_all(spool_dir); }
+  ~PoisonFixture() {
+    std::filesystem::remove_all(spool_dir);
+    std::filesystem::remove_all(quarantine_dir);
+  }
 
   std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
     std::map<std::string, std::string> base = {
@@ -46,14 +57,36 @@ struct PoisonFixture {
     return base;
   }
 
-  // A signed order event of `size` bytes (under the 1,048,576-byte body cap, above librdkafka's
-  // default message.max.bytes of 1,000,000), padded inside `data`.
-  static std::string oversized_order(std::size_t size) {
-    std::string body = kDomainOrderSuccess;
-    const std::string field = R"("padding":")";
-    const auto at = body.find("\"data\":{") + 8;
-    body.insert(at, field + std::string(size - body.size() - field.size() - 2, 'x') + "\",");
-    return body;
+  // A topic whose max.message.bytes holds the largest record of the default body cap, as the
+  // start-up check requires.
+  void create_sized_topic(const std::string& topic) const {
+    create_topic(brokers, topic, 1,
+                 {{"max.message.bytes", std::to_string(largest_record_bytes(1024 * 1024))}});
+  }
+
+  // Topic creation off, and neither the order topic nor the dead-letter topic exists: an order
+  // event's record and its dead letter are both refused for good (unknown topic). The
+  // subscription topic exists, so other events flow; the dedup topic exists, compacted.
+  std::map<std::string, std::string> both_refused_env(
+      std::map<std::string, std::string> extra = {}) const {
+    create_sized_topic(prefix + "subscription");
+    create_sized_topic(prefix + "prewarmup");
+    create_topic(brokers, prefix + "dedup", 1, {{"cleanup.policy", "compact"}});
+    extra["CMR_BRIDGE_CREATE_TOPICS"] = "false";
+    return env(extra);
+  }
+
+  // The subscription event that must still flow after a poison record.
+  static std::string renewal() {
+    return R"({"event":"subscription.renewal.success","eventId":"SUBEVTPOISON0000000000000001","data":{"userId":"PWM7Y25RYZ450YNM8K8FX9GK5AHX","userEmail":"johndoe@company.com","subscriptionId":"SUB9ZQ3Y1K4M7N2P5R8T0V6X3B","workspaceType":"GOOGLE","quantity":3,"autoRenew":true,"periodEnd":"2025-04-08T23:59:59.000Z"}})";
+  }
+
+  void check_next_event_flows(const BridgeProcess& bridge) const {
+    const auto next = post_signed(bridge.port(), renewal());
+    REQUIRE(next);
+    CHECK(next->status == 200);
+    CHECK(next->body.find("spooled") == std::string::npos);
+    CHECK(read_topic(brokers, prefix + "subscription").size() == 1);
   }
 
   // The dedup topic read to its end and the topics ready, from the bridge's log. False after a
@@ -75,33 +108,16 @@ struct PoisonFixture {
     return false;
   }
 
-  // A bridge started with `extra_env` answers the poison record 422 unpublishable and stores it
-  // nowhere, and publishes the next event at once (not spooled, not queued behind it).
-  void check_poison_then_flow(const std::map<std::string, std::string>& extra_env) const {
-    BridgeProcess bridge(env(extra_env));
-    REQUIRE(bridge.wait_listening(20s));
-    REQUIRE(bridge.wait_ready(60s));
-    // With the spool on, /readyz does not wait for the dedup warm-up and the topics, and requests
-    // are spooled until then (docs/delivery.md, spool forwarding): this case is about a bridge
-    // that publishes. (A poison record spooled in that window is the forwarder's case.)
-    REQUIRE(wait_publishing(bridge));
-    const std::string poison = oversized_order(1030000);
-    REQUIRE(poison.size() == 1030000);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      const auto res = post_signed(bridge.port(), poison);
-      REQUIRE(res);
-      CHECK(res->status == 422);
-      CHECK(res->body.find(R"("error":"unpublishable")") != std::string::npos);
-      CHECK_FALSE(res->has_header("Retry-After"));
+  // The quarantine entries in `dir` (paths, oldest first).
+  static std::vector<std::filesystem::path> quarantined(const std::string& dir) {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".json")
+        files.push_back(entry.path());
     }
-    const auto next = post_signed(bridge.port(), kDomainOrderSuccess);
-    REQUIRE(next);
-    CHECK(next->status == 200);
-    CHECK(next->body.find("spooled") == std::string::npos);
-    const auto published = read_topic(brokers, order);
-    REQUIRE(published.size() == 1);
-    CHECK(published[0].value.size() < 10000);
-    CHECK(read_topic(brokers, deadletter).empty());
+    std::sort(files.begin(), files.end());
+    return files;
   }
 };
 
@@ -109,25 +125,112 @@ struct PoisonFixture {
 
 TEST_SUITE("kafka") {
   TEST_CASE_FIXTURE(PoisonFixture,
-                    "a signed event too large for Kafka, spool off: 422 unpublishable, and the "
-                    "next event is published") {
-    check_poison_then_flow({});
+                    "record and dead letter both refused for good, no quarantine directory: 422 "
+                    "unpublishable, stored nowhere, and the next event is published") {
+    BridgeProcess bridge(both_refused_env());
+    REQUIRE(bridge.wait_listening(20s));
+    REQUIRE(bridge.wait_ready(60s));
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const auto res = post_signed(bridge.port(), kDomainOrderSuccess);
+      REQUIRE(res);
+      CHECK(res->status == 422);
+      CHECK(res->body.find(R"("error":"unpublishable")") != std::string::npos);
+      CHECK_FALSE(res->has_header("Retry-After"));
+    }
+    check_next_event_flows(bridge);
   }
 
   TEST_CASE_FIXTURE(PoisonFixture,
-                    "a signed event too large for Kafka, spool on: never spooled, and the next "
-                    "event is published, not queued behind it") {
-    check_poison_then_flow({{"CMR_BRIDGE_SPOOL_DIR", spool_dir}});
+                    "record and dead letter both refused for good, with a quarantine directory: "
+                    "200 quarantined once the file is durable, and redrive --from-quarantine "
+                    "publishes it once the topic exists") {
+    const std::string& dir = quarantine_dir;
+    const auto environment = both_refused_env({{"CMR_BRIDGE_QUARANTINE_DIR", dir}});
+    {
+      BridgeProcess bridge(environment);
+      REQUIRE(bridge.wait_listening(20s));
+      REQUIRE(bridge.wait_ready(60s));
+      const auto res = post_signed(bridge.port(), kDomainOrderSuccess);
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      CHECK(
+          res->body ==
+          R"({"status":"dead_lettered","reason":"quarantined","eventId":"6SSHBXWR3N4JEKGRQSG3KW3D76N6"})");
+      check_next_event_flows(bridge);
+      httplib::Client admin("127.0.0.1", bridge.admin_port());
+      const auto scrape = admin.Get("/metrics");
+      REQUIRE(scrape);
+      CHECK(scrape->body.find("\ncmr_bridge_quarantine_records 1\n") != std::string::npos);
+    }
+    const auto files = quarantined(dir);
+    REQUIRE(files.size() == 1);
+    std::ifstream in(files[0]);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto entry = decode_quarantine_entry(text);
+    REQUIRE(entry);
+    CHECK(entry->request.body == kDomainOrderSuccess);
+    CHECK(entry->reason == "publish_rejected");
+    CHECK(entry->event_id == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
+    CHECK(entry->refusal.find(deadletter) != std::string::npos);
+    CHECK(read_topic(brokers, order).empty());
+    CHECK(read_topic(brokers, deadletter).empty());
+
+    create_sized_topic(order);
+    create_sized_topic(deadletter);
+    const auto first = run_command({"redrive", "--from-quarantine", dir}, environment);
+    CHECK_MESSAGE(first.exit_code == 0, first.out + first.err);
+    CHECK_MESSAGE(first.out.find("republished=1") != std::string::npos, first.out + first.err);
+    CHECK(quarantined(dir).empty());
+    const auto published = read_topic(brokers, order);
+    REQUIRE(published.size() == 1);
+    CHECK(published[0].value.find("6SSHBXWR3N4JEKGRQSG3KW3D76N6") != std::string::npos);
+    CHECK(run_command({"redrive", "--from-quarantine", dir}, environment).exit_code == 0);
+    CHECK(read_topic(brokers, order).size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(PoisonFixture,
+                    "record and dead letter both refused for good, spool on: quarantined in the "
+                    "spool's quarantine directory, never spooled, and the next event flows") {
+    BridgeProcess bridge(both_refused_env({{"CMR_BRIDGE_SPOOL_DIR", spool_dir}}));
+    REQUIRE(bridge.wait_listening(20s));
+    REQUIRE(bridge.wait_ready(60s));
+    // With the spool on, /readyz does not wait for the dedup warm-up and the topics, and requests
+    // are spooled until then (docs/delivery.md, spool forwarding): this case is about a bridge
+    // that publishes. (A poison record spooled in that window is the forwarder's case.)
+    REQUIRE(wait_publishing(bridge));
+    const auto res = post_signed(bridge.port(), kDomainOrderSuccess);
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body.find(R"("reason":"quarantined")") != std::string::npos);
+    CHECK(quarantined(spool_dir + "/quarantine").size() == 1);
+    check_next_event_flows(bridge);
+  }
+
+  TEST_CASE_FIXTURE(PoisonFixture,
+                    "a full quarantine answers 503 quarantine_full with Retry-After, never 200, "
+                    "and keeps nothing new") {
+    const std::string& dir = quarantine_dir;
+    // A directory already at its cap when the bridge starts (one entry of 1 MiB).
+    std::filesystem::create_directories(dir);
+    std::ofstream(std::filesystem::path(dir) / "q-00000000000000000001-000000.json")
+        << std::string(1048576, 'x');
+    BridgeProcess bridge(both_refused_env(
+        {{"CMR_BRIDGE_QUARANTINE_DIR", dir}, {"CMR_BRIDGE_QUARANTINE_MAX_BYTES", "1048576"}}));
+    REQUIRE(bridge.wait_listening(20s));
+    REQUIRE(bridge.wait_ready(60s));
+    const auto res = post_signed(bridge.port(), kDomainOrderSuccess);
+    REQUIRE(res);
+    CHECK(res->status == 503);
+    CHECK(res->body.find(R"("error":"quarantine_full")") != std::string::npos);
+    CHECK(res->has_header("Retry-After"));
+    CHECK(quarantined(dir).size() == 1);
   }
 
   TEST_CASE_FIXTURE(PoisonFixture,
                     "an event for a topic that does not exist, topic creation off: dead-lettered "
                     "as publish_rejected, and other events still flow") {
-    create_topic(brokers, deadletter, 1);
-    create_topic(brokers, prefix + "subscription", 1);
-    create_topic(brokers, prefix + "prewarmup", 1);
-    create_topic(brokers, prefix + "dedup", 1, {{"cleanup.policy", "compact"}});
-    BridgeProcess bridge(env({{"CMR_BRIDGE_CREATE_TOPICS", "false"}}));
+    create_sized_topic(deadletter);
+    BridgeProcess bridge(both_refused_env());
     REQUIRE(bridge.wait_listening(20s));
     REQUIRE(bridge.wait_ready(60s));
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -141,11 +244,6 @@ TEST_SUITE("kafka") {
     CHECK(dead[0].value == kDomainOrderSuccess);
     CHECK(dead[0].headers.at("cmr-dlq-reason") == "publish_rejected");
     CHECK(dead[0].headers.at("cmr-dlq-detail").find(order) != std::string::npos);
-    const std::string renewal =
-        R"({"event":"subscription.renewal.success","eventId":"SUBEVTPOISON0000000000000001","data":{"userId":"PWM7Y25RYZ450YNM8K8FX9GK5AHX","userEmail":"johndoe@company.com","subscriptionId":"SUB9ZQ3Y1K4M7N2P5R8T0V6X3B","workspaceType":"GOOGLE","quantity":3,"autoRenew":true,"periodEnd":"2025-04-08T23:59:59.000Z"}})";
-    const auto other = post_signed(bridge.port(), renewal);
-    REQUIRE(other);
-    CHECK(other->status == 200);
-    CHECK(read_topic(brokers, prefix + "subscription").size() == 1);
+    check_next_event_flows(bridge);
   }
 }
