@@ -178,8 +178,8 @@ TEST_SUITE("kafka") {
     create_sized_topic(order);
     create_sized_topic(deadletter);
     const auto first = run_command({"redrive", "--from-quarantine", dir}, environment);
-    CHECK_MESSAGE(first.exit_code == 0, first.out + first.err);
-    CHECK_MESSAGE(first.out.find("republished=1") != std::string::npos, first.out + first.err);
+    CHECK_MESSAGE(first.exit_code == 0, first.out << first.err);
+    CHECK_MESSAGE(first.out.find("republished=1") != std::string::npos, first.out << first.err);
     CHECK(quarantined(dir).empty());
     const auto published = read_topic(brokers, order);
     REQUIRE(published.size() == 1);
