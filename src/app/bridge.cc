@@ -243,8 +243,8 @@ void Bridge::Parts::build_pipeline() {
                     .dedup = dedup.get(),
                     .markers = dedup_writer.get(),
                     .spool = spool.get(),
-                    .quarantine = quarantine.get(),
-                    .ready_to_publish = [this] { return ready_to_publish(); }});
+                    .ready_to_publish = [this] { return ready_to_publish(); },
+                    .quarantine = quarantine.get()});
   if (spool) {
     forwarder = std::make_unique<SpoolForwarder>(
         *spool, *pipeline,
