@@ -150,7 +150,8 @@ TEST_SUITE("quarantine") {
     const IngestPipeline forwarding = pipeline(quarantine.get());
     auto spool = spool_with_one_event();
     {
-      SpoolForwarder forwarder(*spool, forwarding, milliseconds(10));
+      SpoolForwarder forwarder(*spool, forwarding,
+                               SpoolForwarderSettings{1, milliseconds(10), nullptr});
       for (int i = 0; i < 500 && spool->stats().records > 0; ++i)
         std::this_thread::sleep_for(milliseconds(10));
     }
@@ -172,7 +173,8 @@ TEST_SUITE("quarantine") {
     const IngestPipeline forwarding = pipeline(nullptr);
     auto spool = spool_with_one_event();
     {
-      SpoolForwarder forwarder(*spool, forwarding, milliseconds(10));
+      SpoolForwarder forwarder(*spool, forwarding,
+                               SpoolForwarderSettings{1, milliseconds(10), nullptr});
       for (int i = 0; i < 500 && forwarder.errors() < 3; ++i)
         std::this_thread::sleep_for(milliseconds(10));
       CHECK(forwarder.errors() >= 3);
