@@ -2,6 +2,8 @@
 // turns them into Prometheus series (names and help texts are declared there, once, per Gauge).
 #pragma once
 
+#include <string>
+
 namespace cmr_bridge {
 
 // Every gauge the bridge exposes besides cmr_bridge_build_info. A gauge no live component
@@ -27,9 +29,16 @@ enum class Gauge {
   kCount,                   // not a gauge: the number of them
 };
 
+// Gauges with a `topic` label, reported only for the bridge's configured topics.
+enum class TopicGauge {
+  kMaxMessageBytesTooSmall,  // cmr_bridge_topic_max_message_bytes_too_small
+  kCount,                    // not a gauge: the number of them
+};
+
 class GaugeSink {
  public:
   virtual void set(Gauge gauge, double value) = 0;
+  virtual void set_for_topic(TopicGauge gauge, const std::string& topic, double value) = 0;
 
  protected:
   ~GaugeSink() = default;

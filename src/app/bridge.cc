@@ -66,7 +66,7 @@ std::vector<std::string> record_topics(const Config& config, const RouteTable& r
 
 std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes) {
   // Created topics hold the largest record (kafka/record_size.h) unless the operator chose
-  // their max.message.bytes; the start-up check holds either way.
+  // their max.message.bytes; a topic that does not is warned about at start either way.
   auto configs = config.kafka.topic_configs;
   if (std::none_of(configs.begin(), configs.end(),
                    [](const auto& entry) { return entry.first == "max.message.bytes"; })) {
@@ -286,8 +286,8 @@ Status Bridge::Parts::build_servers() {
 
 void Bridge::Parts::register_gauges() {
   const std::initializer_list<const GaugeSource*> sources = {
-      kafka.get(),      dedup.get(),     dedup_reader.get(), spool.get(),
-      quarantine.get(), forwarder.get(), webhook.get()};
+      kafka.get(), provisioner.get(), dedup.get(),     dedup_reader.get(),
+      spool.get(), quarantine.get(),  forwarder.get(), webhook.get()};
   for (const GaugeSource* source : sources) {
     if (source != nullptr)
       gauge_registrations.push_back(metrics->add_gauge_source(*source));

@@ -407,9 +407,9 @@ std::vector<Setting> build_table() {
            [](auto& c) -> auto& { return c.max_body_bytes; }, 1024, 64 * 1024 * 1024),
        "Largest accepted body; larger answers `413`. Its records must fit Kafka: at start the "
        "producer's `message.max.bytes` is raised to this + 16384 bytes when below, and every "
-       "event and dead-letter topic's `max.message.bytes` must be at least that (the bridge "
-       "sets it on the topics it creates; a smaller one stops the start, naming both settings; "
-       "see [Delivery guarantees](delivery.md))."},
+       "event and dead-letter topic's `max.message.bytes` should be at least that (the bridge "
+       "sets it on the topics it creates; a smaller one is warned about and gauged, and its "
+       "records that do not fit are dead-lettered; see [Delivery guarantees](delivery.md))."},
       {"CMR_BRIDGE_HTTP_THREADS",
        integer(
            [](auto& c) -> auto& { return c.http_threads; }, 2, 4096),

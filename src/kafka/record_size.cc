@@ -51,8 +51,9 @@ Status check_topic_fits_records(const std::string& topic, const std::string& max
     return ok_status();
   return Error("topic " + topic + " has max.message.bytes=" + max_message_bytes + ", below " +
                largest_record_text(max_body_bytes) +
-               ": raise the topic's max.message.bytes (the bridge sets it on the topics it "
-               "creates) or lower CMR_BRIDGE_MAX_BODY_BYTES");
+               ": a record larger than the topic's limit is refused by the broker and "
+               "dead-lettered or quarantined; raise the topic's max.message.bytes (the bridge "
+               "sets it on the topics it creates) or lower CMR_BRIDGE_MAX_BODY_BYTES");
 }
 
 }  // namespace cmr_bridge

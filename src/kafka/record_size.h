@@ -1,6 +1,7 @@
-// The start-up rule that keeps the largest accepted body publishable: a record the bridge writes
-// for a body of CMR_BRIDGE_MAX_BODY_BYTES must fit the producer's message.max.bytes and every
-// event and dead-letter topic's max.message.bytes. Pure functions; no Kafka calls.
+// The start-up rules that keep the largest accepted body publishable: a record the bridge writes
+// for a body of CMR_BRIDGE_MAX_BODY_BYTES must fit the producer's message.max.bytes (raised to
+// fit, or an operator's too-small value refused), and should fit every event and dead-letter
+// topic's max.message.bytes (warned about when not). Pure functions; no Kafka calls.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +32,8 @@ Result<std::optional<std::string>> producer_message_max_bytes(const KafkaSetting
                                                               std::size_t max_body_bytes);
 
 // A topic's max.message.bytes (as DescribeConfigs reports it) against the largest record: an
-// error naming the topic, both settings and the fix when it is smaller or not a number.
+// error naming the topic, both settings, what happens to a record that does not fit and the fix
+// when it is smaller or not a number. The bridge warns with it and still starts.
 Status check_topic_fits_records(const std::string& topic, const std::string& max_message_bytes,
                                 std::size_t max_body_bytes);
 

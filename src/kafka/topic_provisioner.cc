@@ -109,10 +109,26 @@ std::optional<std::string> TopicProvisioner::check_topics() {
                {{"topic", topic}, {"detail", limit.error().message()}});
       continue;
     }
-    if (Status fits = check_topic_fits_records(topic, *limit, checks_.max_body_bytes); !fits)
-      return fits.error().message();
+    const Status fits = check_topic_fits_records(topic, *limit, checks_.max_body_bytes);
+    if (!fits) {
+      log_warn("topic max.message.bytes below the largest record",
+               {{"topic", topic},
+                {"max_message_bytes", limit.value()},
+                {"largest_record_bytes",
+                 static_cast<int64_t>(largest_record_bytes(checks_.max_body_bytes))},
+                {"detail", fits.error().message()}});
+    }
+    std::lock_guard lock(fit_mutex_);
+    std::erase_if(record_fit_, [&](const auto& entry) { return entry.first == topic; });
+    record_fit_.emplace_back(topic, !fits);
   }
   return std::string();
+}
+
+void TopicProvisioner::report_gauges(GaugeSink& sink) const {
+  std::lock_guard lock(fit_mutex_);
+  for (const auto& [topic, too_small] : record_fit_)
+    sink.set_for_topic(TopicGauge::kMaxMessageBytesTooSmall, topic, too_small ? 1 : 0);
 }
 
 }  // namespace cmr_bridge

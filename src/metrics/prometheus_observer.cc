@@ -164,6 +164,14 @@ struct PrometheusObserver::Impl {
           .Help("Idempotency checks by result: claimed (new), duplicate, conflict, in_flight.")
           .Register(*registry);
   std::array<prometheus::Gauge*, kGaugeCount> gauges = register_gauges(*registry);
+  prometheus::Family<prometheus::Gauge>& topic_max_message_bytes_too_small =
+      prometheus::BuildGauge()
+          .Name("cmr_bridge_topic_max_message_bytes_too_small")
+          .Help(
+              "1 when the topic's max.message.bytes (read at start) is below the largest record "
+              "(CMR_BRIDGE_MAX_BODY_BYTES + 16 KiB); a record that does not fit is "
+              "dead-lettered or quarantined.")
+          .Register(*registry);
 
   // Guards `sources` and the gauge values between a scrape's reports and its Collect().
   mutable std::mutex sources_mutex;
@@ -187,6 +195,8 @@ struct PrometheusObserver::Impl {
   MetricCache<prometheus::Histogram> delivery_latency_by{delivery_latency};
   MetricCache<prometheus::Counter> schemes_by{schemes};
   MetricCache<prometheus::Counter> dedup_results_by{dedup_results};
+  MetricCache<prometheus::Gauge> topic_max_message_bytes_too_small_by{
+      topic_max_message_bytes_too_small};
 
   prometheus::Gauge& gauge(const char* name, const char* help) {
     return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add({});
@@ -271,12 +281,21 @@ PrometheusObserver::GaugeRegistration::~GaugeRegistration() {
 
 std::string PrometheusObserver::scrape() const {
   struct Sink final : GaugeSink {
-    const std::array<prometheus::Gauge*, kGaugeCount>& gauges;
-    explicit Sink(const std::array<prometheus::Gauge*, kGaugeCount>& g) : gauges(g) {}
+    Impl& impl;
+    explicit Sink(Impl& i) : impl(i) {}
     void set(Gauge gauge, double value) override {
-      gauges[static_cast<std::size_t>(gauge)]->Set(value);
+      impl.gauges[static_cast<std::size_t>(gauge)]->Set(value);
     }
-  } sink(impl_->gauges);
+    void set_for_topic(TopicGauge gauge, const std::string& topic, double value) override {
+      switch (gauge) {
+        case TopicGauge::kMaxMessageBytesTooSmall:
+          impl.topic_max_message_bytes_too_small_by.get({{"topic", topic}}).Set(value);
+          return;
+        case TopicGauge::kCount:
+          return;
+      }
+    }
+  } sink(*impl_);
   std::lock_guard lock(impl_->sources_mutex);
   for (const GaugeSource* source : impl_->sources)
     source->report_gauges(sink);

@@ -57,8 +57,8 @@ struct PoisonFixture {
     return base;
   }
 
-  // A topic whose max.message.bytes holds the largest record of the default body cap, as the
-  // start-up check requires.
+  // A topic whose max.message.bytes holds the largest record of the default body cap (so the
+  // refusals these tests see are the unknown topics', never a size).
   void create_sized_topic(const std::string& topic) const {
     create_topic(brokers, topic, 1,
                  {{"max.message.bytes", std::to_string(largest_record_bytes(1024 * 1024))}});

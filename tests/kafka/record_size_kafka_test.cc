@@ -1,6 +1,7 @@
 // Kafka tier: the start-up rule for record sizes (src/kafka/record_size.h) against the real
-// broker: a body at the cap is publishable with the defaults, and a topic or producer setting
-// too small for it stops the start with a message naming both settings.
+// broker: a body at the cap is publishable with the defaults; an existing topic too small for it
+// is warned about and gauged, and its refused records dead-lettered; a producer setting too small
+// for it stops the start with a message naming both settings.
 #include <doctest/doctest.h>
 #include <httplib.h>
 
@@ -93,13 +94,43 @@ TEST_SUITE("kafka") {
   }
 
   TEST_CASE_FIXTURE(RecordSizeFixture,
-                    "an existing topic whose max.message.bytes is below the largest record stops "
-                    "the start (exit 1), naming the topic and both settings") {
-    create_topic(brokers, prefix + "order.events", 1, {{"max.message.bytes", "500000"}});
+                    "an existing topic whose max.message.bytes is below the largest record does "
+                    "not stop the start: warned, gauged, and a record it refuses is dead-lettered "
+                    "while smaller ones are published") {
+    const std::string order = prefix + "order.events";
+    create_topic(brokers, order, 1, {{"max.message.bytes", "500000"}});
     BridgeProcess bridge(env());
-    CHECK(bridge.wait_exit(60s) == 1);
-    CHECK(output_has(bridge, "topic " + prefix + "order.events has max.message.bytes=500000"));
-    CHECK(output_has(bridge, "CMR_BRIDGE_MAX_BODY_BYTES (1048576)"));
+    REQUIRE(bridge.wait_listening(20s));
+    REQUIRE(bridge.wait_ready(60s));
+    CHECK(output_has(bridge, R"("msg":"topic max.message.bytes below the largest record")"));
+    CHECK(output_has(bridge, R"("topic":")" + order + R"(","max_message_bytes":"500000")"));
+    CHECK(output_has(bridge, R"("largest_record_bytes":1064960)"));
+    httplib::Client admin("127.0.0.1", bridge.admin_port());
+    const auto scrape = admin.Get("/metrics");
+    REQUIRE(scrape);
+    CHECK(scrape->body.find("cmr_bridge_topic_max_message_bytes_too_small{topic=\"" + order +
+                            "\"} 1\n") != std::string::npos);
+    CHECK(scrape->body.find("cmr_bridge_topic_max_message_bytes_too_small{topic=\"" + prefix +
+                            "webhooks.deadletter\"} 0\n") != std::string::npos);
+
+    const std::string too_large = incompressible_order(600000);
+    const auto refused = post_signed(bridge.port(), too_large);
+    REQUIRE(refused);
+    CHECK_MESSAGE(refused->status == 200, refused->body);
+    CHECK(refused->body.find(R"("status":"dead_lettered","reason":"publish_rejected")") !=
+          std::string::npos);
+    const auto dead = read_topic(brokers, prefix + "webhooks.deadletter");
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].value == too_large);
+
+    std::string small = kDomainOrderSuccess;
+    const std::string id = "6SSHBXWR3N4JEKGRQSG3KW3D76N6";
+    small.replace(small.find(id), id.size(), "6SSHBXWR3N4JEKGRQSG3KW3D76N7");
+    const auto published = post_signed(bridge.port(), small);
+    REQUIRE(published);
+    CHECK_MESSAGE(published->status == 200, published->body);
+    CHECK(published->body.find(R"("status":"accepted")") != std::string::npos);
+    CHECK(read_topic(brokers, order).size() == 1);
   }
 
   TEST_CASE_FIXTURE(RecordSizeFixture,

@@ -33,14 +33,16 @@ TEST_SUITE("record_size") {
           "bridge then sets it), or lower CMR_BRIDGE_MAX_BODY_BYTES");
   }
 
-  TEST_CASE("a topic's max.message.bytes must hold the largest record") {
+  TEST_CASE("a topic's max.message.bytes below the largest record is reported, naming both") {
     CHECK(check_topic_fits_records("t", "1064960", 1048576));
     const auto small = check_topic_fits_records("t", "1048588", 1048576);
     REQUIRE_FALSE(small);
     CHECK(small.error().message() ==
           "topic t has max.message.bytes=1048588, below CMR_BRIDGE_MAX_BODY_BYTES (1048576) + "
-          "16384 bytes of record overhead = 1064960: raise the topic's max.message.bytes (the "
-          "bridge sets it on the topics it creates) or lower CMR_BRIDGE_MAX_BODY_BYTES");
+          "16384 bytes of record overhead = 1064960: a record larger than the topic's limit is "
+          "refused by the broker and dead-lettered or quarantined; raise the topic's "
+          "max.message.bytes (the bridge sets it on the topics it creates) or lower "
+          "CMR_BRIDGE_MAX_BODY_BYTES");
     CHECK_FALSE(check_topic_fits_records("t", "lots", 1048576));
   }
 }
