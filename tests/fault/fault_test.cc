@@ -878,6 +878,10 @@ TEST_SUITE("fault") {
                                                        {"CMR_BRIDGE_SPOOL_DIR", spool}}));
     REQUIRE(bridge->wait_listening(20s));
     REQUIRE(bridge->wait_ready(60s));
+    // With the spool on, /readyz does not wait for the dedup warm-up and the topics, and
+    // requests are spooled until then: the poison records before the outage must meet a bridge
+    // that publishes (answered quarantined live), those during it the forwarder.
+    REQUIRE(wait_publishing(*bridge));
     Sender sender(bridge->port(), prefix, 4, 0ms);
     PoisonSender poison(bridge->port(), prefix);
     std::this_thread::sleep_for(1500ms);
@@ -945,6 +949,12 @@ TEST_SUITE("fault") {
     const auto ports = bridge->listen();
     REQUIRE(ports);
     REQUIRE(poll_admin(ports->admin, "/readyz", ready));
+    // With the spool on, /readyz answers 200 before the dedup warm-up and the topics (requests
+    // are spooled until then) but names both checks: the error must hit a bridge that publishes.
+    REQUIRE(poll_admin(ports->admin, "/readyz", [](const httplib::Response& res) {
+      return res.body.find(R"("topics":true)") != std::string::npos &&
+             res.body.find(R"("dedup":true)") != std::string::npos;
+    }));
     Sender sender(ports->webhook, prefix, 4, 0ms);
     std::this_thread::sleep_for(1500ms);
     REQUIRE(bridge->kafka_publisher()->raise_fatal_error_for_test());
@@ -971,6 +981,7 @@ TEST_SUITE("fault") {
            "restart");
     CHECK(t.acked > 0);
     CHECK(t.spooled > 0);
+    CHECK(t.spooled < t.acked);  // published live before the error, spooled after it
     CHECK(fatal_calls.load() == 1);
     CHECK(t.lost == 0);
     CHECK(t.other_duplicates() == 0);
