@@ -31,10 +31,23 @@ std::atomic<uint64_t> g_possibly_persisted{0};
 
 // A record the caller was told is not delivered, although the broker may hold it: the claim is
 // released, so a retry or the spool writes it again (the documented at-least-once duplicate).
+// The line names the record's eventId (its cmr-event-id header; the access log names it too)
+// so that a duplicate found on the topic can be traced to it.
 void count_possibly_persisted(const rd_kafka_message_t* message, const char* why) {
   g_possibly_persisted.fetch_add(1, std::memory_order_relaxed);
+  std::string event_id;
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_header_get_last(headers, "cmr-event-id", &value, &size) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      value != nullptr)
+    event_id.assign(static_cast<const char*>(value), size);
   log_warn("record possibly persisted although reported as not delivered",
            {{"topic", rd_kafka_topic_name(message->rkt)},
+            {"partition", static_cast<int64_t>(message->partition)},
+            {"eventId", event_id},
             {"code", rd_kafka_err2name(message->err)},
             {"why", why}});
 }

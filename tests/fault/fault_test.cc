@@ -217,6 +217,9 @@ struct Tally {
   // The bridge's cmr_bridge_kafka_possibly_persisted_records at the end of the run: the
   // documented at-least-once duplicates. -1 when the bridge could not be asked (killed).
   long possibly_persisted = -1;
+  // Each duplicated eventId with where its copies are ("p<partition>@<offset> t<timestamp ms>"),
+  // printed with the results so an unexplained duplicate can be traced in the bridge's log.
+  std::vector<std::string> duplicate_copies;
   std::size_t explained_duplicates() const {
     return possibly_persisted < 0
                ? 0
@@ -229,11 +232,18 @@ struct Tally {
 Tally tally(const std::vector<SendRecord>& sent, const std::vector<ConsumedRecord>& on_kafka) {
   Tally t;
   std::map<std::string, int> copies;
+  std::map<std::string, std::string> copy_places;
   std::map<int32_t, std::vector<std::string>> by_partition;  // in offset order
+  std::set<std::pair<int32_t, int64_t>> seen;
   for (const auto& record : on_kafka) {
+    // A record the reader handed over twice is one record, not a duplicate.
+    if (!seen.insert({record.partition, record.offset}).second)
+      continue;
     const auto at = record.value.find("\"id\":\"");
     const std::string id = record.value.substr(at + 6, record.value.find('"', at + 6) - at - 6);
     ++copies[id];
+    copy_places[id] += " p" + std::to_string(record.partition) + "@" +
+                       std::to_string(record.offset) + " t" + std::to_string(record.timestamp_ms);
     by_partition[record.partition].push_back(id);
   }
   std::map<std::string, const SendRecord*> index;
@@ -250,8 +260,11 @@ Tally tally(const std::vector<SendRecord>& sent, const std::vector<ConsumedRecor
       ++t.found;
     if (s.status == 200 && !copies.count(s.event_id))
       ++t.lost;
-    if (copies.count(s.event_id) && copies[s.event_id] > 1)
+    if (copies.count(s.event_id) && copies[s.event_id] > 1) {
       ++t.duplicated;
+      t.duplicate_copies.push_back(s.event_id + " (HTTP " + std::to_string(s.status) +
+                                   "):" + copy_places[s.event_id]);
+    }
   }
   // Per key, the sequence numbers on the partition must ascend.
   for (const auto& [partition, ids] : by_partition) {
@@ -309,6 +322,8 @@ void report(const std::string& scenario, const Tally& t, const std::string& note
   MESSAGE(scenario << ": sent " << t.sent << ", acked " << t.acked << ", spooled " << t.spooled
                    << ", found " << t.found << ", lost " << t.lost << ", duplicated "
                    << t.duplicated << ", possibly persisted " << t.possibly_persisted);
+  for (const auto& copies : t.duplicate_copies)
+    MESSAGE(scenario << ": duplicated " << copies);
 }
 
 struct FaultFixture {
