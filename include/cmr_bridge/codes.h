@@ -82,6 +82,8 @@ enum class OutcomeCode : uint8_t {
   kHeaderTooLarge,
   kTooManyHeaders,
   kServerBusy,
+  // A path under /webhooks/ that names no configured source.
+  kUnknownSource,
 };
 
 // Whether an answer carries Retry-After, and with which value.
@@ -172,9 +174,11 @@ inline constexpr auto kOutcomeCodes = std::to_array<OutcomeCodeInfo>({
      RetryAfter::kNever},
     {OutcomeCode::kServerBusy, "server_busy", OutcomeKind::kOverloaded, 503,
      RetryAfter::kOneSecond},
+    {OutcomeCode::kUnknownSource, "unknown_source", OutcomeKind::kRejected, 404,
+     RetryAfter::kNever},
 });
 
-static_assert(rows_follow_enum(kOutcomeCodes, &OutcomeCodeInfo::code, OutcomeCode::kServerBusy));
+static_assert(rows_follow_enum(kOutcomeCodes, &OutcomeCodeInfo::code, OutcomeCode::kUnknownSource));
 
 inline constexpr const OutcomeCodeInfo& info(OutcomeCode code) {
   return kOutcomeCodes[static_cast<std::size_t>(code)];

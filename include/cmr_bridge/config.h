@@ -50,6 +50,40 @@ struct DedupConfig {
 
 enum class RecordFormat { kCloudEventsStructured, kCloudEventsBinary };
 
+// Where a source's event id, type or time is read: a request header (by name) or a JSON
+// pointer into the body. Empty: the source's profile decides (docs/sources.md).
+struct SourceField {
+  enum class From { kProfile, kHeader, kPointer };
+  From from = From::kProfile;
+  std::string where;  // the header name or the JSON pointer
+};
+
+struct SourceRoute {
+  std::string match;  // the event type: exact, or a glob with '*'
+  std::string topic;
+  // JSON pointers into the body; the first that holds a non-empty string is the Kafka key
+  // (none: no key).
+  std::vector<std::string> key;
+  // Schema (file stem in the source's schema_dir) that validates the body: empty = the one
+  // named like the event type, if any; "none" = no validation.
+  std::string schema;
+};
+
+// One webhook provider beside CMR, from the config file's "sources" list (docs/sources.md).
+struct SourceConfig {
+  std::string name;                     // [a-z0-9-]{1,32}, served at POST /webhooks/<name>
+  std::string profile;                  // "standard-webhooks", "github" or "stripe"
+  std::string keys_env;                 // variable holding comma-separated keys, or
+  std::string keys_file;                // a file holding them (a mounted secret)
+  std::string cloudevents_source;       // the records' CloudEvents `source`; default: the name
+  std::chrono::seconds tolerance{300};  // timestamp window both ways (profiles with a clock)
+  SourceField id;
+  SourceField type;
+  SourceField time;
+  std::vector<SourceRoute> routes;
+  std::string schema_dir;  // optional: <type>.json schemas for the body
+};
+
 struct Config {
   std::string config_file;  // the JSON file the settings were merged from; empty = none
   KafkaSettings kafka;
@@ -94,6 +128,8 @@ struct Config {
   std::vector<std::string> credential_fields;  // extra names, or JSON pointers ("/a/b")
   std::string encryption_keys;                 // "id:base64,..." (secret: never logged)
   std::string encryption_keys_file;            // alternative source for encryption_keys
+  // Webhook providers beside CMR (the config file's "sources"); CMR itself is not listed.
+  std::vector<SourceConfig> sources;
 };
 
 }  // namespace cmr_bridge

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "cmr_bridge/codes.h"
 
@@ -19,6 +20,10 @@ struct Outcome {
   int32_t partition = -1;
   int64_t offset = -1;
   std::string signature_scheme;  // which scheme verified, when verified
+  // The source whose path the request came to (metric label `source`, log field `source`):
+  // "cmr", a configured source's name (a view into the configuration, which outlives every
+  // request), or empty when the path names no configured source.
+  std::string_view source = "cmr";
   // Sent as Retry-After when the code's table row says so (see codes.h).
   std::chrono::seconds retry_after{0};
 };

@@ -16,6 +16,11 @@ struct SpooledRequest {
   // The sender's W3C trace context as validated at the edge; empty when it sent none.
   std::string traceparent = {};
   std::string tracestate = {};
+  // Another provider's request (docs/sources.md): its source's name (empty: CMR), and the
+  // event id and type its headers carried (empty when its body holds them).
+  std::string source = {};
+  std::string delivery_id = {};
+  std::string event_type = {};
 };
 
 enum class SpoolAppendResult {

@@ -52,19 +52,27 @@ class ServingThread {
   std::thread thread_;
 };
 
-// The event and dead-letter topics: every topic a record of a request body can go to.
-std::vector<std::string> record_topics(const Config& config, const RouteTable& routes) {
+// The event and dead-letter topics: every topic a record of a request body can go to (CMR's
+// routes and each source's).
+std::vector<std::string> record_topics(const Config& config, const RouteTable& routes,
+                                       const SourceTable& sources) {
   std::vector<std::string> names = {config.topics.order, config.topics.subscription,
                                     config.topics.prewarmup, config.topics.deadletter};
-  for (const auto& route : routes.routes()) {
-    if (std::find(names.begin(), names.end(), route.topic) == names.end()) {
-      names.push_back(route.topic);
+  const auto add_topics_of = [&names](const RouteTable& table) {
+    for (const auto& route : table.routes()) {
+      if (std::find(names.begin(), names.end(), route.topic) == names.end())
+        names.push_back(route.topic);
     }
-  }
+  };
+  add_topics_of(routes);
+  for (const auto& source : sources.sources())
+    add_topics_of(source->routes);
   return names;
 }
 
-std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes) {
+// record_topics() and the dedup marker topic.
+std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTable& routes,
+                                           const SourceTable& sources) {
   // Created topics hold the largest record (kafka/record_size.h) unless the operator chose
   // their max.message.bytes; a topic that does not is warned about at start either way.
   auto configs = config.kafka.topic_configs;
@@ -74,7 +82,7 @@ std::vector<TopicSpec> topics_to_provision(const Config& config, const RouteTabl
                          std::to_string(largest_record_bytes(config.max_body_bytes)));
   }
   std::vector<TopicSpec> specs;
-  for (const auto& name : record_topics(config, routes)) {
+  for (const auto& name : record_topics(config, routes, sources)) {
     specs.push_back(
         {name, config.kafka.topic_partitions, config.kafka.topic_replication_factor, configs});
   }
@@ -155,12 +163,12 @@ Status Bridge::Parts::build_kafka(BridgeOptions& options) {
   publisher = kafka.get();
   if (role == BridgeRole::kServe) {
     TopicChecks checks{.must_be_compacted = {},
-                       .must_fit_records = record_topics(config, *state.routes),
+                       .must_fit_records = record_topics(config, *state.routes, *state.sources),
                        .max_body_bytes = config.max_body_bytes};
     if (config.dedup.enabled)
       checks.must_be_compacted.push_back(config.dedup.topic);
     auto created_provisioner = TopicProvisioner::create(
-        config.kafka, *kafka, topics_to_provision(config, *state.routes),
+        config.kafka, *kafka, topics_to_provision(config, *state.routes, *state.sources),
         config.kafka.create_topics, std::move(checks),
         options.on_fatal ? options.on_fatal : [](const std::string&) {});
     if (!created_provisioner)
@@ -244,7 +252,8 @@ void Bridge::Parts::build_pipeline() {
                     .markers = dedup_writer.get(),
                     .spool = spool.get(),
                     .ready_to_publish = [this] { return ready_to_publish(); },
-                    .quarantine = quarantine.get()});
+                    .quarantine = quarantine.get(),
+                    .sources = state.sources.get()});
   if (spool) {
     forwarder = std::make_unique<SpoolForwarder>(
         *spool, *pipeline,
@@ -257,7 +266,8 @@ Status Bridge::Parts::build_servers() {
   if (role != BridgeRole::kServe)
     return ok_status();
   const Config& config = state.config;
-  webhook = std::make_unique<WebhookServer>(*pipeline, *metrics, webhook_settings_for(config));
+  webhook = std::make_unique<WebhookServer>(*pipeline, *metrics, webhook_settings_for(config),
+                                            state.sources.get());
   if (!webhook->valid()) {
     return Error("CMR_BRIDGE_TLS_CERT_FILE / CMR_BRIDGE_TLS_KEY_FILE: cannot load " +
                  config.tls_cert_file + " and " + config.tls_key_file);
@@ -298,6 +308,8 @@ Result<std::unique_ptr<Bridge>> Bridge::build(StartupState state, BridgeOptions 
   auto parts = std::make_unique<Parts>();
   parts->state = std::move(state);
   parts->role = options.role;
+  if (!parts->state.sources)
+    parts->state.sources = std::make_unique<SourceTable>();
   const Config& config = parts->state.config;
   auto verifier = create_verifier(config);
   if (!verifier)
@@ -329,6 +341,10 @@ const Config& Bridge::config() const {
 
 const IngestPipeline& Bridge::pipeline() const {
   return *parts_->pipeline;
+}
+
+const SourceTable& Bridge::sources() const {
+  return *parts_->state.sources;
 }
 
 KafkaPublisher* Bridge::kafka_publisher() const {

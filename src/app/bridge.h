@@ -58,6 +58,8 @@ class Bridge {
 
   const Config& config() const;
   const IngestPipeline& pipeline() const;
+  // The sources beside CMR (the config file's "sources").
+  const SourceTable& sources() const;
   // Null when the publisher was replaced.
   KafkaPublisher* kafka_publisher() const;
 

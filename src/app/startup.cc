@@ -74,6 +74,11 @@ Result<StartupState> load_startup_state(const std::string& executable,
     state.schemas = std::move(schemas.value());
   else
     errors.push_back(schemas.error().message());
+  if (auto sources = load_sources(state.config, env))
+    state.sources = std::move(sources.value());
+  else
+    errors.insert(errors.end(), sources.error().messages().begin(),
+                  sources.error().messages().end());
   if (!errors.empty())
     return Error(std::move(errors));
   return state;

@@ -18,6 +18,7 @@
 #include "core/routing.h"
 #include "core/schema_set.h"
 #include "core/signature.h"
+#include "core/source.h"
 #include "http/webhook_server.h"
 
 namespace cmr_bridge {
@@ -33,8 +34,9 @@ struct StartupState {
   Config config;
   std::vector<std::string> warnings;
   CredentialPolicy credentials;
-  std::unique_ptr<RouteTable> routes;  // never null
-  std::unique_ptr<SchemaSet> schemas;  // never null
+  std::unique_ptr<RouteTable> routes;    // never null
+  std::unique_ptr<SchemaSet> schemas;    // never null
+  std::unique_ptr<SourceTable> sources;  // never null; empty without "sources"
 };
 
 // `executable` (argv[0]) locates the installed schemas when CMR_BRIDGE_SCHEMA_DIR is unset;

@@ -25,6 +25,10 @@ int run_check_config_command(const std::string& executable) {
   std::cout << "configuration is valid: " << state->routes->routes().size() << " routes, "
             << state->schemas->names().size() << " schemas from " << state->config.schema_dir
             << "\n";
+  for (const auto& source : state->config.sources) {
+    std::cout << "source " << source.name << ": profile " << source.profile << ", "
+              << source.routes.size() << " routes, served at /webhooks/" << source.name << "\n";
+  }
   return kExitOk;
 }
 

@@ -24,13 +24,14 @@ namespace {
 struct RedriveOptions {
   ScanRange range;
   std::vector<std::string> reasons;  // empty: every reason
+  std::vector<std::string> sources;  // empty: every source ("cmr" for CMR's records)
   bool dry_run = false;
   std::string from_quarantine;  // set: re-inject this quarantine directory instead
 };
 
 constexpr const char* kRedriveUsage =
     "usage: cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]... "
-    "[--dry-run]\n"
+    "[--source NAME]... [--dry-run]\n"
     "       cmr-bridge redrive --from-quarantine DIR [--reason R]... [--dry-run]";
 
 Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& args) {
@@ -44,6 +45,8 @@ Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& arg
       options.from_quarantine = args[++i];
     } else if (arg == "--reason" && has_value) {
       options.reasons.push_back(args[++i]);
+    } else if (arg == "--source" && has_value) {
+      options.sources.push_back(args[++i]);
     } else if (arg == "--from-offset" && has_value) {
       const std::string& text = args[++i];
       int64_t offset = -1;
@@ -68,9 +71,8 @@ std::string header(const ScannedRecord& record, const char* name) {
   return it == record.headers.end() ? std::string() : it->second;
 }
 
-bool selected(const RedriveOptions& options, const std::string& reason) {
-  return options.reasons.empty() ||
-         std::find(options.reasons.begin(), options.reasons.end(), reason) != options.reasons.end();
+bool selected(const std::vector<std::string>& wanted, const std::string& value) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
 
 // eventid_conflict: a second body under an eventId that was already published. Republishing it
@@ -99,7 +101,7 @@ const char* redrive_result(OutcomeKind kind) {
 std::pair<std::string, std::string> redrive_quarantined(const IngestPipeline& pipeline,
                                                         const RedriveOptions& options,
                                                         const QuarantinedRequest& entry) {
-  if (!selected(options, entry.reason))
+  if (!selected(options.reasons, entry.reason))
     return {"skipped", ""};
   if (is_conflict(entry.reason))
     return {"conflict_kept", kConflictKept};
@@ -203,25 +205,36 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
       config.kafka, config.topics.deadletter, options->range, [&](const ScannedRecord& record) {
         ++totals["read"];
         const std::string old_reason = header(record, "cmr-dlq-reason");
+        // Dead letters written before sources existed are CMR's.
+        std::string source_name = header(record, "cmr-source");
+        if (source_name.empty())
+          source_name = kCmrSourceName;
+        const Source* source =
+            source_name == kCmrSourceName ? nullptr : bridge.sources().find(source_name);
         std::string result;
         std::string detail;
-        if (!selected(options.value(), old_reason)) {
+        if (!selected(options->reasons, old_reason) || !selected(options->sources, source_name)) {
           result = "skipped";
         } else if (is_conflict(old_reason)) {
           result = "conflict_kept";
           detail = kConflictKept;
+        } else if (source_name != kCmrSourceName && source == nullptr) {
+          result = "still_failing";
+          detail = "source " + source_name + " is not configured";
+          ++still_failing["unknown_source"];
         } else {
-          const std::string timestamp = header(record, "cmr-x-timestamp");
-          const std::string scheme = header(record, "cmr-signature-scheme");
-          const auto received = parse_rfc3339(header(record, "cmr-received-time"))
-                                    .value_or(std::chrono::system_clock::now());
-          const SpooledRequest request{record.value,
-                                       timestamp,
-                                       scheme,
-                                       received,
-                                       header(record, "traceparent"),
-                                       header(record, "tracestate")};
-          const VerifiedRequest verified = reverified(request);
+          const SpooledRequest request{
+              .body = record.value,
+              .timestamp = header(record, "cmr-x-timestamp"),
+              .signature_scheme = header(record, "cmr-signature-scheme"),
+              .received = parse_rfc3339(header(record, "cmr-received-time"))
+                              .value_or(std::chrono::system_clock::now()),
+              .traceparent = header(record, "traceparent"),
+              .tracestate = header(record, "tracestate"),
+              .source = source_name,
+              .delivery_id = header(record, "cmr-source-delivery-id"),
+              .event_type = header(record, "cmr-source-event-type")};
+          const VerifiedRequest verified = reverified(request, source);
           const Decision decision = pipeline.decide(verified);
           if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
             const std::string reason(to_string(dead->reason));
@@ -240,6 +253,7 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
         std::cout << JsonObjectWriter()
                          .field("partition", static_cast<int64_t>(record.partition))
                          .field("offset", record.offset)
+                         .field("source", source_name)
                          .field("eventId", header(record, "cmr-event-id"))
                          .field("was", old_reason)
                          .field("result", result)

@@ -25,6 +25,11 @@ void stop_on_fatal(const std::string& reason) {
 void log_settings(const StartupState& state) {
   for (const auto& [name, value] : describe_config(state.config))
     log_info("config", {{"setting", name}, {"value", value}});
+  for (const auto& source : state.config.sources)
+    log_info("source", {{"name", source.name},
+                        {"profile", source.profile},
+                        {"path", "/webhooks/" + source.name},
+                        {"routes", static_cast<int64_t>(source.routes.size())}});
   for (const auto& warning : state.warnings)
     log_warn("config warning", {{"detail", warning}});
 }

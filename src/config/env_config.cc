@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "config/settings.h"
+#include "config/sources_config.h"
 
 namespace cmr_bridge {
 namespace {
@@ -45,11 +46,11 @@ std::optional<std::string> setting_text(const rapidjson::Value& value) {
   return joined;
 }
 
-// Adds the file's settings to `merged` where the environment has not set them. Problems are
-// appended to `errors`; the keys that are fine are merged regardless, so the loader still
-// reports the problems of every other setting.
+// Adds the file's settings to `merged` where the environment has not set them, and its
+// "sources" to `sources`. Problems are appended to `errors`; the keys that are fine are merged
+// regardless, so the loader still reports the problems of every other setting.
 void merge_config_file(const ConfigFile& file, std::map<std::string, std::string>& merged,
-                       std::vector<std::string>& errors) {
+                       std::vector<SourceConfig>& sources, std::vector<std::string>& errors) {
   const std::string& where = file.origin;
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseValidateEncodingFlag |
@@ -81,6 +82,10 @@ void merge_config_file(const ConfigFile& file, std::map<std::string, std::string
                            ": must be a string, number or boolean");
         }
       }
+      continue;
+    }
+    if (name == "CMR_BRIDGE_SOURCES") {
+      parse_sources(value, where, sources, errors);
       continue;
     }
     if (!find_setting(name)) {
@@ -121,11 +126,11 @@ Result<LoadedConfig> load_config_from(const std::map<std::string, std::string>& 
                                       const std::optional<ConfigFile>& file) {
   std::vector<std::string> errors;
   std::map<std::string, std::string> merged = env;
-  if (file)
-    merge_config_file(*file, merged, errors);
-
   LoadedConfig loaded;
   Config& config = loaded.config;
+  if (file)
+    merge_config_file(*file, merged, config.sources, errors);
+
   for (const auto& setting : settings()) {
     if (setting.is_family())
       continue;
@@ -144,6 +149,7 @@ Result<LoadedConfig> load_config_from(const std::map<std::string, std::string>& 
                      ": is required when the other TLS file is set");
   }
   add_kafka_properties(merged, config, errors);
+  check_sources_against_settings(config, errors);
   for (const auto& [name, value] : merged) {
     if (name.rfind("CMR_BRIDGE_", 0) == 0 && name.rfind(kKafkaPropertyPrefix, 0) != 0 &&
         !find_setting(name)) {

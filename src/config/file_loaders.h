@@ -1,6 +1,7 @@
 // Start-up file loading: schemas and the routes file. Every failure names the file.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "cmr_bridge/result.h"
 #include "core/routing.h"
 #include "core/schema_set.h"
+#include "core/source.h"
 
 namespace cmr_bridge {
 
@@ -26,5 +28,11 @@ Result<std::unique_ptr<SchemaSet>> load_schemas(const std::string& dir, const Ro
 // The routes of `config.routes_file` (none when unset), to put before the built-in ones;
 // every problem found when the file cannot be read or parsed.
 Result<std::vector<Route>> load_routes(const Config& config);
+
+// The sources of `config.sources`, ready to serve: keys read from their variable in `env` or
+// their file, verifiers built, schema folders (<dir>/<event type>.json) compiled. Every problem
+// found, each naming the source and its field (never a key's value).
+Result<std::unique_ptr<SourceTable>> load_sources(const Config& config,
+                                                  const std::map<std::string, std::string>& env);
 
 }  // namespace cmr_bridge

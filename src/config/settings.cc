@@ -449,8 +449,9 @@ std::vector<Setting> build_table() {
        "JSON file with any of these settings: keys are the variable names with or without "
        "`CMR_BRIDGE_`, any case (`\"kafka_brokers\"`); values are strings, numbers, booleans or "
        "arrays of strings (joined with commas); `\"kafka_prop\": {\"security.protocol\": "
-       "\"SASL_SSL\"}` sets librdkafka properties. Unknown keys are errors. The environment wins "
-       "over the file."},
+       "\"SASL_SSL\"}` sets librdkafka properties; `\"sources\": [...]` declares webhook "
+       "providers beside CMR ([sources.md](sources.md)). Unknown keys are errors. The environment "
+       "wins over the file."},
       {"CMR_BRIDGE_KAFKA_PROP_<NAME>",
        {},
        "Any librdkafka property: `CMR_BRIDGE_KAFKA_PROP_SECURITY_PROTOCOL=SASL_SSL` sets "

@@ -52,8 +52,35 @@ std::vector<std::pair<std::string, std::string>> attributes(const NormalizationI
       {"traceparent", std::string(input.trace.traceparent)},
       {"tracestate", std::string(input.trace.tracestate)},
   };
-  std::erase_if(out, [](const auto& attribute) { return attribute.second.empty(); });
   return out;
+}
+
+using Attributes = std::vector<std::pair<std::string, std::string>>;
+
+// The record in either content mode; empty attributes are left out.
+Record encode_record(std::string_view topic, std::string_view key, Attributes attrs,
+                     std::string_view data, const TraceContext& trace, CloudEventsMode mode) {
+  std::erase_if(attrs, [](const auto& attribute) { return attribute.second.empty(); });
+  Record record;
+  record.topic = std::string(topic);
+  record.key = std::string(key);
+  if (mode == CloudEventsMode::kStructured) {
+    JsonObjectWriter value;
+    for (const auto& [name, text] : attrs)
+      value.field(name, text);
+    value.field("datacontenttype", "application/json");
+    value.raw_field("data", data);
+    record.value = value.finish();
+    record.headers = {{"content-type", "application/cloudevents+json; charset=utf-8"}};
+  } else {
+    record.value.assign(data);
+    record.headers.reserve(attrs.size() + 3);
+    record.headers.push_back({"content-type", "application/json"});
+    for (const auto& [name, text] : attrs)
+      record.headers.push_back({"ce_" + name, text});
+  }
+  append_trace_headers(trace, record.headers);
+  return record;
 }
 
 }  // namespace
@@ -65,28 +92,25 @@ std::string_view event_outcome(std::string_view event) {
 
 Record make_cloudevent_record(const NormalizationInput& input,
                               const CloudEventsSettings& settings) {
-  Record record;
-  record.topic = input.route.topic;
-  record.key = std::string(input.key);
-  const auto attrs = attributes(input, settings);
-  if (settings.mode == CloudEventsMode::kStructured) {
-    JsonObjectWriter value;
-    for (const auto& [name, text] : attrs)
-      value.field(name, text);
-    value.field("datacontenttype", "application/json");
-    value.raw_field("data", input.data);
-    record.value = value.finish();
-    record.headers = {{"content-type", "application/cloudevents+json; charset=utf-8"}};
-    append_trace_headers(input.trace, record.headers);
-  } else {
-    record.value.assign(input.data);
-    record.headers.reserve(attrs.size() + 1);
-    record.headers.push_back({"content-type", "application/json"});
-    for (const auto& [name, text] : attrs)
-      record.headers.push_back({"ce_" + name, text});
-    append_trace_headers(input.trace, record.headers);
-  }
-  return record;
+  return encode_record(input.route.topic, input.key, attributes(input, settings), input.data,
+                       input.trace, settings.mode);
+}
+
+Record make_source_record(const SourceEventInput& input, CloudEventsMode mode) {
+  return encode_record(input.topic, input.key,
+                       {
+                           {"specversion", "1.0"},
+                           {"id", std::string(input.id)},
+                           {"source", std::string(input.source)},
+                           {"type", std::string(input.type)},
+                           {"time", format_rfc3339(input.sent)},
+                           {"subject", std::string(input.key)},
+                           {"receivedtime", format_rfc3339(input.received)},
+                           {"signaturescheme", std::string(input.signature_scheme)},
+                           {"traceparent", std::string(input.trace.traceparent)},
+                           {"tracestate", std::string(input.trace.tracestate)},
+                       },
+                       input.data, input.trace, mode);
 }
 
 void append_trace_headers(const TraceContext& trace, std::vector<RecordHeader>& headers) {

@@ -52,4 +52,20 @@ Record make_cloudevent_record(const NormalizationInput& input, const CloudEvents
 // and a dead letter's trace context, as W3C Trace Context names it for message headers.
 void append_trace_headers(const TraceContext& trace, std::vector<RecordHeader>& headers);
 
+// A verified event of another provider (docs/sources.md): `data` is its whole body, verbatim.
+struct SourceEventInput {
+  std::string_view topic;
+  std::string_view key;     // the partition key chosen by the route (may be empty)
+  std::string_view id;      // the provider's event id
+  std::string_view source;  // the source's CloudEvents `source`
+  std::string_view type;    // the provider's event type
+  std::chrono::system_clock::time_point sent;  // the provider's time, else when received
+  std::chrono::system_clock::time_point received;
+  std::string_view signature_scheme;  // the verification profile
+  std::string_view data;
+  TraceContext trace = {};  // as NormalizationInput::trace
+};
+
+Record make_source_record(const SourceEventInput& input, CloudEventsMode mode);
+
 }  // namespace cmr_bridge

@@ -18,14 +18,13 @@ Envelope::Envelope(Envelope&&) noexcept = default;
 Envelope& Envelope::operator=(Envelope&&) noexcept = default;
 
 std::optional<std::string> Envelope::first_string(const std::vector<std::string>& pointers) const {
-  const auto data = document_->json.FindMember("data");
-  if (data == document_->json.MemberEnd())
+  if (!whole_body_ && !document_->json.HasMember("data"))
     return std::nullopt;
   for (const auto& text : pointers) {
     const rapidjson::Pointer pointer(text.c_str(), text.size());
     if (!pointer.IsValid())
       continue;
-    const rapidjson::Value* value = pointer.Get(data->value);
+    const rapidjson::Value* value = pointer.Get(data());
     if (value != nullptr && value->IsString() && value->GetStringLength() > 0) {
       return std::string(value->GetString(), value->GetStringLength());
     }
@@ -34,6 +33,8 @@ std::optional<std::string> Envelope::first_string(const std::vector<std::string>
 }
 
 const rapidjson::Value& Envelope::data() const {
+  if (whole_body_)
+    return document_->json;
   return document_->json.FindMember("data")->value;
 }
 
@@ -161,7 +162,9 @@ std::string string_member(const rapidjson::Value& object, const char* name) {
 }  // namespace
 
 struct EnvelopeParser {
-  static EnvelopeResult parse(std::string_view body, const EnvelopeLimits& limits) {
+  // `whole_body`: any JSON object (parse_json_object); otherwise the CMR envelope.
+  static EnvelopeResult parse(std::string_view body, const EnvelopeLimits& limits,
+                              bool whole_body) {
     EnvelopeResult result;
     Envelope envelope;
     auto& json = envelope.document_->json;
@@ -196,6 +199,12 @@ struct EnvelopeParser {
     if (!json.IsObject()) {
       result.error = EnvelopeError::kInvalidEnvelope;
       result.detail = "body is not a JSON object";
+      return result;
+    }
+    if (whole_body) {
+      envelope.whole_body_ = true;
+      envelope.raw_data_ = body;
+      result.envelope.emplace(std::move(envelope));
       return result;
     }
     if (duplicate_key) {
@@ -237,7 +246,11 @@ struct EnvelopeParser {
 };
 
 EnvelopeResult parse_envelope(std::string_view body, const EnvelopeLimits& limits) {
-  return EnvelopeParser::parse(body, limits);
+  return EnvelopeParser::parse(body, limits, false);
+}
+
+EnvelopeResult parse_json_object(std::string_view body, const EnvelopeLimits& limits) {
+  return EnvelopeParser::parse(body, limits, true);
 }
 
 }  // namespace cmr_bridge

@@ -33,6 +33,7 @@ class Envelope {
   const std::string& event() const { return event_; }
   const std::string& event_id() const { return event_id_; }
   // First non-empty string found at one of `pointers` (JSON pointers relative to `data`).
+  // (`data` is the whole body for parse_json_object.)
   std::optional<std::string> first_string(const std::vector<std::string>& pointers) const;
   // The `data` object, parsed.
   const rapidjson::Value& data() const;
@@ -48,6 +49,7 @@ class Envelope {
   std::string event_;
   std::string event_id_;
   std::string_view raw_data_;
+  bool whole_body_ = false;  // parse_json_object: data() is the whole body
 };
 
 struct EnvelopeResult {
@@ -61,5 +63,10 @@ struct EnvelopeResult {
 
 // Parses iteratively (no recursion, so depth cannot exhaust the stack) with UTF-8 validation.
 EnvelopeResult parse_envelope(std::string_view body, const EnvelopeLimits& limits = {});
+
+// The body of another provider (docs/sources.md): any JSON object, parsed by the same rules
+// (depth limit, UTF-8, no lone surrogates). event() and event_id() stay empty; data() is the
+// whole object and raw_data() the whole body.
+EnvelopeResult parse_json_object(std::string_view body, const EnvelopeLimits& limits = {});
 
 }  // namespace cmr_bridge

@@ -31,6 +31,8 @@ IngestPipeline::IngestPipeline(PipelineSettings settings, PipelineParts parts)
     : settings_(std::move(settings)), parts_(parts) {}
 
 Outcome IngestPipeline::handle(const WebhookRequest& request) const {
+  if (request.source != nullptr)
+    return handle_source(request);
   const auto received = parts_.clock.now();
 
   // Timestamp window, then the MAC over the raw bytes. Nothing is parsed before both pass.
@@ -68,6 +70,10 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
                                  .received = received,
                                  .signature_scheme = to_string(signature.matched),
                                  .trace = request.trace};
+  return publish_or_spool(verified);
+}
+
+Outcome IngestPipeline::publish_or_spool(const VerifiedRequest& verified) const {
   const Decision decision = decide(verified);
   const bool publishing_waits = parts_.ready_to_publish && !parts_.ready_to_publish();
   if (parts_.spool != nullptr && (parts_.spool->backlogged() || publishing_waits)) {
@@ -91,10 +97,18 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
 }
 
 Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentity& id) const {
-  const SpoolAppendResult result = parts_.spool->append(
-      {std::string(request.body), std::string(request.timestamp),
-       std::string(request.signature_scheme), request.received,
-       std::string(request.trace.traceparent), std::string(request.trace.tracestate)});
+  SpooledRequest spooled{std::string(request.body),
+                         std::string(request.timestamp),
+                         std::string(request.signature_scheme),
+                         request.received,
+                         std::string(request.trace.traceparent),
+                         std::string(request.trace.tracestate)};
+  if (request.source != nullptr) {
+    spooled.source = request.source->name;
+    spooled.delivery_id = request.delivery_id;
+    spooled.event_type = request.event_type;
+  }
+  const SpoolAppendResult result = parts_.spool->append(spooled);
   if (result == SpoolAppendResult::kDurable) {
     return outcome_for(id, OutcomeCode::kSpooled, request.signature_scheme);
   }
@@ -107,7 +121,7 @@ Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentit
   return outcome;
 }
 
-VerifiedRequest reverified(const SpooledRequest& request) {
+VerifiedRequest reverified(const SpooledRequest& request, const Source* source) {
   const auto parsed = parse_timestamp(request.timestamp);
   // Validated again: a dead letter's headers are read back from Kafka.
   const TraceContext trace = parse_trace_context(
@@ -119,11 +133,36 @@ VerifiedRequest reverified(const SpooledRequest& request) {
           .sent = parsed ? to_time_point(*parsed) : request.received,
           .received = request.received,
           .signature_scheme = request.signature_scheme,
-          .trace = trace};
+          .trace = trace,
+          .source = source,
+          .delivery_id = request.delivery_id,
+          .event_type = request.event_type};
 }
 
 Outcome IngestPipeline::forward(const SpooledRequest& request) const {
-  const VerifiedRequest verified = reverified(request);
+  const Source* source = nullptr;
+  if (!request.source.empty() && request.source != kCmrSourceName) {
+    source = parts_.sources != nullptr ? parts_.sources->find(request.source) : nullptr;
+    if (source == nullptr) {
+      // Spooled by a configuration that had this source: kept on the dead-letter topic for
+      // `redrive --source` once the source is configured again.
+      const VerifiedRequest verified = reverified(request);
+      DeadLetterDecision orphan =
+          dead_letter(verified, OutcomeCode::kUnroutableEvent,
+                      "source " + request.source + " is not configured", {});
+      for (auto& [name, value] : orphan.record.headers) {
+        if (name == "cmr-source")
+          value = request.source;
+      }
+      if (!request.delivery_id.empty())
+        orphan.record.headers.push_back({"cmr-source-delivery-id", request.delivery_id});
+      if (!request.event_type.empty())
+        orphan.record.headers.push_back({"cmr-source-event-type", request.event_type});
+      return deliver(orphan.id, orphan.record, orphan.reason, orphan.detail,
+                     verified.signature_scheme);
+    }
+  }
+  const VerifiedRequest verified = reverified(request, source);
   return publish_once(decide(verified), verified);
 }
 
@@ -144,7 +183,8 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
                                         const VerifiedRequest& request,
                                         bool dead_letter_conflicts) const {
   const EventIdentity& id = identity(decision);
-  const EventKey key = dedup.key ? *dedup.key : event_key(id.event_id);
+  const std::string_view source = request.source != nullptr ? request.source->name : "";
+  const EventKey key = dedup.key ? *dedup.key : event_key(dedup_id(source, id.event_id));
   const uint64_t fingerprint = dedup.key ? dedup.body_fingerprint : body_fingerprint(request.body);
   const DedupResult result = parts_.dedup->claim_or_wait(
       key, fingerprint, std::chrono::steady_clock::now() + settings_.delivery_timeout);
@@ -182,13 +222,15 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
   // publish failed.
   parts_.dedup->complete(key, fingerprint);
   if (parts_.markers != nullptr) {
-    parts_.markers->record({id.event_id, fingerprint, request.received, outcome.topic,
-                            outcome.partition, outcome.offset});
+    parts_.markers->record({dedup_id(source, id.event_id), fingerprint, request.received,
+                            outcome.topic, outcome.partition, outcome.offset});
   }
   return outcome;
 }
 
 Decision IngestPipeline::decide(const VerifiedRequest& request) const {
+  if (request.source != nullptr)
+    return decide_source(request);
   auto parsed = parse_envelope(request.body, settings_.envelope_limits);
   if (parsed.error != EnvelopeError::kNone) {
     return dead_letter(request, error_code(parsed.error), std::move(parsed.detail),
@@ -249,6 +291,16 @@ DeadLetterDecision IngestPipeline::dead_letter(const VerifiedRequest& request, O
     record.headers.push_back({"cmr-event", decision.id.event});
   if (!decision.id.event_id.empty())
     record.headers.push_back({"cmr-event-id", decision.id.event_id});
+  // Which source verified it, and what its headers said, so `redrive` decides it the same way.
+  if (request.source != nullptr) {
+    record.headers.push_back({"cmr-source", request.source->name});
+    if (!request.delivery_id.empty())
+      record.headers.push_back({"cmr-source-delivery-id", std::string(request.delivery_id)});
+    if (!request.event_type.empty())
+      record.headers.push_back({"cmr-source-event-type", std::string(request.event_type)});
+  } else {
+    record.headers.push_back({"cmr-source", std::string(kCmrSourceName)});
+  }
   return decision;
 }
 

@@ -23,6 +23,7 @@
 #include "core/schema_set.h"
 #include "core/signature.h"
 #include "core/trace_context.h"
+#include "core/source.h"
 
 namespace cmr_bridge {
 
@@ -31,6 +32,10 @@ struct WebhookRequest {
   std::optional<std::string_view> timestamp;  // cmr-x-timestamp, nullopt when absent
   std::string_view body;                      // raw bytes exactly as received
   TraceContext trace = {};                    // the sender's W3C trace context, if valid
+  // Another provider's request (docs/sources.md): its source, and the request's headers for
+  // the source's verifier. Null: CMR (signature and timestamp above).
+  const Source* source = nullptr;
+  const HeaderView* headers = nullptr;
 };
 
 // A request whose signature and timestamp already passed (live, or read back from the
@@ -42,11 +47,17 @@ struct VerifiedRequest {
   std::chrono::system_clock::time_point received;
   std::string_view signature_scheme;
   TraceContext trace = {};  // carried into the record (and the spool, and a dead letter)
+  // Another provider's request: its source (null: CMR), and the event id and type when they
+  // came from headers (empty when the body holds them).
+  const Source* source = nullptr;
+  std::string_view delivery_id = {};
+  std::string_view event_type = {};
 };
 
 // A spooled or dead-lettered request, verified once already, ready to be decided again.
-// The views point into `request`, which must outlive the result.
-VerifiedRequest reverified(const SpooledRequest& request);
+// The views point into `request`, which must outlive the result. `source` is the source
+// request.source names (null for CMR's requests).
+VerifiedRequest reverified(const SpooledRequest& request, const Source* source = nullptr);
 
 // Which event a decision is about: from the envelope, best effort when it is invalid.
 struct EventIdentity {
@@ -123,6 +134,8 @@ struct PipelineParts {
   // Where a request goes when Kafka refuses its record and its dead letter for good (answered
   // 200 quarantined once durable). Null: such a request is answered 422 unpublishable.
   Quarantine* quarantine = nullptr;
+  // The sources beside CMR, for requests read back from the spool. Null: none.
+  const SourceTable* sources = nullptr;
 };
 
 // handle(), decide() and publish_once() are const and thread-safe as long as the parts are.
@@ -163,6 +176,11 @@ class IngestPipeline {
                      const Outcome& refused) const;
   // Keeps a verified request in the spool; accepted ("spooled") once it is fsync'd.
   Outcome spool(const VerifiedRequest& request, const EventIdentity& id) const;
+  // handle() and decide() for another provider's request (source_pipeline.cc).
+  Outcome handle_source(const WebhookRequest& request) const;
+  // Publishes a verified request now, or spools it behind the backlog, or when Kafka is away.
+  Outcome publish_or_spool(const VerifiedRequest& request) const;
+  Decision decide_source(const VerifiedRequest& request) const;
 
   PipelineSettings settings_;
   PipelineParts parts_;

@@ -2,14 +2,41 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace cmr_bridge {
 namespace {
 
 constexpr uint8_t kVersionPlain = 1;
 constexpr uint8_t kVersionTagged = 2;
-enum Tag : uint8_t { kTagTraceparent = 1, kTagTracestate = 2 };
+enum Tag : uint8_t {
+  kTagTraceparent = 1,
+  kTagTracestate = 2,
+  kTagSource = 3,
+  kTagDeliveryId = 4,
+  kTagEventType = 5,
+};
+
+// The tagged fields, in the order they are written.
+struct TaggedField {
+  Tag tag;
+  std::string SpooledRequest::*member;
+};
+constexpr TaggedField kTaggedFields[] = {
+    {kTagTraceparent, &SpooledRequest::traceparent}, {kTagTracestate, &SpooledRequest::tracestate},
+    {kTagSource, &SpooledRequest::source},           {kTagDeliveryId, &SpooledRequest::delivery_id},
+    {kTagEventType, &SpooledRequest::event_type},
+};
+
+std::string* tagged_member(SpooledRequest& request, uint8_t tag) {
+  for (const auto& field : kTaggedFields) {
+    if (field.tag == tag)
+      return &(request.*field.member);
+  }
+  return nullptr;
+}
 constexpr uint32_t kMaxPayload = 256u * 1024 * 1024;
 
 template <typename T>
@@ -48,7 +75,10 @@ std::string encode_spool_frame(const SpooledRequest& request) {
   std::string payload;
   payload.reserve(32 + request.timestamp.size() + request.signature_scheme.size() +
                   request.body.size());
-  const bool tagged = !request.traceparent.empty() || !request.tracestate.empty();
+  const bool tagged = std::any_of(std::begin(kTaggedFields), std::end(kTaggedFields),
+                                  [&request](const TaggedField& field) {
+                                    return !(request.*field.member).empty();
+                                  });
   put<uint8_t>(payload, tagged ? kVersionTagged : kVersionPlain);
   put<int64_t>(payload, std::chrono::duration_cast<std::chrono::milliseconds>(
                             request.received.time_since_epoch())
@@ -59,15 +89,16 @@ std::string encode_spool_frame(const SpooledRequest& request) {
   payload.append(request.signature_scheme);
   put<uint32_t>(payload, static_cast<uint32_t>(request.body.size()));
   payload.append(request.body);
-  const auto put_tagged = [&payload](Tag tag, const std::string& value) {
+  for (const auto& field : kTaggedFields) {
+    const std::string& value = request.*field.member;
     if (value.empty())
-      return;
-    put<uint8_t>(payload, tag);
+      continue;
+    // Every tagged value is bounded far below 64 KiB where it is accepted (the edge's header
+    // limits, the source name's 32 characters).
+    put<uint8_t>(payload, field.tag);
     put<uint16_t>(payload, static_cast<uint16_t>(value.size()));
     payload.append(value);
-  };
-  put_tagged(kTagTraceparent, request.traceparent);
-  put_tagged(kTagTracestate, request.tracestate);
+  }
 
   std::string frame;
   frame.reserve(kSpoolFrameHeader + payload.size());
@@ -115,9 +146,7 @@ DecodedFrame decode_spool_frame(std::string_view bytes) {
     uint16_t value_length = 0;
     if (!take(payload, tag) || !take(payload, value_length))
       return out;
-    std::string* field = tag == kTagTraceparent  ? &out.request.traceparent
-                         : tag == kTagTracestate ? &out.request.tracestate
-                                                 : nullptr;
+    std::string* field = tagged_member(out.request, tag);
     if (field == nullptr || !field->empty() || value_length == 0 ||
         !take_bytes(payload, value_length, *field)) {
       return out;

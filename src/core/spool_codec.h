@@ -4,9 +4,12 @@
 //   payload = u8 version(1) | i64 received_unix_ms | u16 timestamp_length | timestamp
 //             | u8 scheme_length | scheme | u32 body_length | body
 //   version 2: the same fields, then tagged fields until the payload ends:
-//             u8 tag | u16 length | bytes; tag 1 = traceparent, 2 = tracestate (tag 3 is
-//             reserved for the source name). An unknown or repeated tag makes the frame corrupt.
-//   A request with no tagged field is written as version 1, which every release reads.
+//             u8 tag | u16 length | bytes; tag 1 = traceparent, 2 = tracestate, 3 = source name
+//             (a request of a configured source, docs/sources.md), 4 = its delivery id, 5 = its
+//             event type (each when its headers carried one). An unknown, repeated or empty tag
+//             makes the frame corrupt.
+//   A request with no tagged field is written as version 1, which every release reads; a frame
+//   without tag 3 is CMR's.
 #pragma once
 
 #include <cstdint>

@@ -29,6 +29,10 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kWebhookPath = "/webhooks";
+constexpr std::string_view kSourcePathPrefix = "/webhooks/";
+// What httplib routes to the webhook handler; setup_request has refused every other path
+// under /webhooks/ by then.
+constexpr const char* kWebhookRoute = R"(/webhooks(/[a-z0-9-]{1,32})?)";
 constexpr const char* kSignatureHeader = "cmr-x-signature";
 constexpr const char* kTimestampHeader = "cmr-x-timestamp";
 // How long a closing connection still reads (and drops) what its client sends, so the response
@@ -78,6 +82,26 @@ TraceContext trace_context(const httplib::Request& req, std::string& joined) {
   }
   return parse_trace_context(parents, header(req, "traceparent"), tracestate);
 }
+
+// CMR's path or a source's: answered, counted and logged as webhook requests.
+bool is_webhook_path(const std::string& path) {
+  return path == kWebhookPath || path.starts_with(kSourcePathPrefix);
+}
+
+// httplib's request headers as the profiles read them (case-insensitive multimap).
+class RequestHeaders final : public HeaderView {
+ public:
+  explicit RequestHeaders(const httplib::Request& req) : req_(req) {}
+  std::size_t count(std::string_view name) const override {
+    return req_.get_header_value_count(std::string(name).c_str());
+  }
+  std::optional<std::string_view> value(std::string_view name) const override {
+    return header(req_, std::string(name).c_str());
+  }
+
+ private:
+  const httplib::Request& req_;
+};
 
 std::string lowercase(std::string_view text) {
   std::string lower;
@@ -168,6 +192,7 @@ struct RequestState {
   ConnectionStream* stream = nullptr;
   std::optional<Outcome> refusal;  // decided from the request line and headers
   bool must_close = false;
+  const Source* source = nullptr;  // the source its path names; null: CMR
 };
 thread_local RequestState* current_request = nullptr;
 
@@ -177,6 +202,7 @@ struct WebhookServer::Impl {
   const IngestPipeline& pipeline;
   PipelineObserver& observer;
   WebhookServerSettings settings;
+  const SourceTable* sources;
   std::unique_ptr<HttpEngine> engine;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> running{false};
@@ -193,8 +219,9 @@ struct WebhookServer::Impl {
   std::atomic<std::size_t> open_connections{0};
   std::atomic<std::size_t> idle_workers{0};  // workers waiting for `ready`
 
-  Impl(const IngestPipeline& p, PipelineObserver& o, WebhookServerSettings s)
-      : pipeline(p), observer(o), settings(std::move(s)) {
+  Impl(const IngestPipeline& p, PipelineObserver& o, WebhookServerSettings s,
+       const SourceTable* configured_sources)
+      : pipeline(p), observer(o), settings(std::move(s)), sources(configured_sources) {
     if (settings.tls_cert_file.empty())
       engine = std::make_unique<Engine<httplib::Server>>();
     else
@@ -218,8 +245,12 @@ struct WebhookServer::Impl {
   }
 
   // Records, logs and writes one outcome. Runs on the request's worker thread.
-  void respond(httplib::Response& res, const Outcome& outcome, SteadyClock::time_point started) {
+  void respond(httplib::Response& res, Outcome outcome, SteadyClock::time_point started) {
     const auto latency = SteadyClock::now() - started;
+    if (outcome.code == OutcomeCode::kUnknownSource)
+      outcome.source = {};  // never the path's text: label values come from configuration
+    else if (current_request != nullptr && current_request->source != nullptr)
+      outcome.source = current_request->source->name;
     observer.on_outcome(outcome, latency);
     const HttpResponse response = to_http(outcome);
     write(res, response);
@@ -233,15 +264,24 @@ struct WebhookServer::Impl {
               {"partition", static_cast<int64_t>(outcome.partition)},
               {"offset", outcome.offset},
               {"scheme", outcome.signature_scheme},
+              {"source", outcome.source},
               {"latency_ms", std::chrono::duration<double, std::milli>(latency).count()}});
   }
 
   // Refusals for requests whose answer does not need the body; decided before any body byte is
   // read. Every body the bridge reads has a Content-Length within the cap: chunked bodies and
   // bodies delimited by the connection's end are refused (CMR sends Content-Length).
-  std::optional<Outcome> admit(const httplib::Request& req) const {
-    if (req.path != kWebhookPath)
+  std::optional<Outcome> admit(const httplib::Request& req, const Source*& source) const {
+    if (!is_webhook_path(req.path))
       return rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
+    if (req.path != kWebhookPath) {
+      const std::string_view name = std::string_view(req.path).substr(kSourcePathPrefix.size());
+      source = sources != nullptr ? sources->find(name) : nullptr;
+      if (source == nullptr && name != kCmrSourceName)
+        return rejection(OutcomeCode::kUnknownSource,
+                         "no source of this name is configured; sources are served at "
+                         "POST /webhooks/<name> (CMR at /webhooks)");
+    }
     if (req.method != "POST")
       return rejection(OutcomeCode::kMethodNotAllowed, "use POST for " + req.path);
     if (req.has_header("Transfer-Encoding"))
@@ -270,7 +310,7 @@ struct WebhookServer::Impl {
   // Runs once the request line and headers are read, before routing or any body byte.
   void setup_request(httplib::Request& req) {
     RequestState& state = *current_request;
-    state.refusal = admit(req);
+    state.refusal = admit(req, state.source);
     if (state.refusal || stopping.load())
       state.must_close = true;
     if (state.must_close) {
@@ -286,7 +326,7 @@ struct WebhookServer::Impl {
     const Outcome& outcome = *current_request->refusal;
     if (outcome.code == OutcomeCode::kMethodNotAllowed)
       res.set_header("Allow", "POST");
-    if (req.path == kWebhookPath)
+    if (is_webhook_path(req.path))
       respond(res, outcome, SteadyClock::now());
     else
       write(res, to_http(outcome));
@@ -339,6 +379,18 @@ struct WebhookServer::Impl {
               started);
       return;
     }
+    std::string joined_tracestate;
+    if (const Source* source = current_request->source) {
+      // The source's profile checks its own headers (repeated ones included).
+      const RequestHeaders headers(req);
+      WebhookRequest request;
+      request.body = body;
+      request.trace = trace_context(req, joined_tracestate);
+      request.source = source;
+      request.headers = &headers;
+      respond(res, pipeline.handle(request), started);
+      return;
+    }
     if (req.get_header_value_count(kSignatureHeader) > 1 ||
         req.get_header_value_count(kTimestampHeader) > 1) {
       respond(res,
@@ -347,7 +399,6 @@ struct WebhookServer::Impl {
               started);
       return;
     }
-    std::string joined_tracestate;
     const WebhookRequest request{header(req, kSignatureHeader), header(req, kTimestampHeader), body,
                                  trace_context(req, joined_tracestate)};
     respond(res, pipeline.handle(request), started);
@@ -388,7 +439,7 @@ struct WebhookServer::Impl {
     if (res.status == 414)
       outcome = rejection(OutcomeCode::kHeaderTooLarge, "request line longer than 8192 bytes");
     res.set_header("Connection", "close");
-    if (req.path == kWebhookPath)
+    if (is_webhook_path(req.path))
       respond(res, outcome, SteadyClock::now());
     else
       write(res, to_http(outcome));
@@ -668,8 +719,8 @@ struct WebhookServer::Impl {
 };
 
 WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& observer,
-                             WebhookServerSettings settings)
-    : impl_(std::make_unique<Impl>(pipeline, observer, settings)) {
+                             WebhookServerSettings settings, const SourceTable* sources)
+    : impl_(std::make_unique<Impl>(pipeline, observer, settings, sources)) {
   auto& server = impl_->engine->server();
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second process bind the same
   // port silently and steal half the traffic; a port in use must fail the start instead.
@@ -682,8 +733,8 @@ WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& o
   server.set_keep_alive_max_count(settings.keep_alive_max_requests);
 
   Impl* impl = impl_.get();
-  server.Post(kWebhookPath, [impl](const httplib::Request& req, httplib::Response& res,
-                                   const httplib::ContentReader& content_reader) {
+  server.Post(kWebhookRoute, [impl](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& content_reader) {
     impl->handle_webhook(req, res, content_reader);
   });
   // Runs after the headers, before any body byte: refusals that do not need the body.
@@ -705,7 +756,7 @@ WebhookServer::WebhookServer(const IngestPipeline& pipeline, PipelineObserver& o
         return httplib::Server::HandlerResponse::Handled;
       }));
   server.set_post_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {
-    impl->observer.on_http_response(req.path == kWebhookPath ? "/webhooks" : "other", res.status);
+    impl->observer.on_http_response(is_webhook_path(req.path) ? "/webhooks" : "other", res.status);
   });
 }
 

@@ -36,9 +36,11 @@ struct WebhookServerSettings {
 
 class WebhookServer final : public GaugeSource {
  public:
-  // `pipeline` and `observer` are shared, not owned, and must outlive the server.
+  // `pipeline`, `observer` and `sources` are shared, not owned, and must outlive the server.
+  // CMR is served at /webhooks and /webhooks/cmr; each of `sources` at /webhooks/<name> (null:
+  // CMR only).
   WebhookServer(const IngestPipeline& pipeline, PipelineObserver& observer,
-                WebhookServerSettings settings);
+                WebhookServerSettings settings, const SourceTable* sources = nullptr);
   ~WebhookServer() override;
 
   // False when the TLS certificate or key could not be loaded.

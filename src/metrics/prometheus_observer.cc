@@ -136,12 +136,12 @@ struct PrometheusObserver::Impl {
   prometheus::Family<prometheus::Counter>& outcomes =
       prometheus::BuildCounter()
           .Name("cmr_bridge_webhook_outcomes_total")
-          .Help("Webhook outcomes by kind and reason code.")
+          .Help("Webhook outcomes by kind, reason code and source.")
           .Register(*registry);
   prometheus::Family<prometheus::Histogram>& request_latency =
       prometheus::BuildHistogram()
           .Name("cmr_bridge_webhook_duration_seconds")
-          .Help("Time from request received to response decided, by outcome.")
+          .Help("Time from request received to response decided, by outcome and source.")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& deliveries =
       prometheus::BuildCounter()
@@ -223,9 +223,11 @@ void PrometheusObserver::on_outcome(const Outcome& outcome, std::chrono::nanosec
   const std::string_view kind = to_string(outcome.kind);
   impl_->outcomes_by
       .get({{"outcome", kind},
-            {"reason", outcome.code == OutcomeCode::kNone ? "none" : to_string(outcome.code)}})
+            {"reason", outcome.code == OutcomeCode::kNone ? "none" : to_string(outcome.code)},
+            {"source", outcome.source}})
       .Increment();
-  impl_->request_latency_by.get({{"outcome", kind}}, kLatencyBuckets).Observe(seconds(latency));
+  impl_->request_latency_by.get({{"outcome", kind}, {"source", outcome.source}}, kLatencyBuckets)
+      .Observe(seconds(latency));
 }
 
 void PrometheusObserver::on_delivery(const std::string& topic, bool delivered,

@@ -237,7 +237,7 @@ TEST_SUITE("http") {
     REQUIRE(scrape);
     CHECK(scrape->status == 200);
     CHECK(scrape->body.find(
-              R"(cmr_bridge_webhook_outcomes_total{outcome="accepted",reason="none"} 1)") !=
+              R"(cmr_bridge_webhook_outcomes_total{outcome="accepted",reason="none",source="cmr"} 1)") !=
           std::string::npos);
     CHECK(scrape->body.find(R"(cmr_bridge_signature_matches_total{scheme="body-hex"} 1)") !=
           std::string::npos);

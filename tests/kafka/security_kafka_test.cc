@@ -271,11 +271,11 @@ TEST_SUITE("kafka security") {
         raw_request(bridge.admin_port(), request("GET", "/metrics", {}, ""), 5s);
     CHECK(
         metrics.body.find(
-            R"(cmr_bridge_webhook_outcomes_total{outcome="unauthorized",reason="signature_mismatch"})") !=
+            R"(cmr_bridge_webhook_outcomes_total{outcome="unauthorized",reason="signature_mismatch",source="cmr"})") !=
         std::string::npos);
     CHECK(
         metrics.body.find(
-            R"(cmr_bridge_webhook_outcomes_total{outcome="rejected",reason="payload_too_large"} 1)") !=
+            R"(cmr_bridge_webhook_outcomes_total{outcome="rejected",reason="payload_too_large",source="cmr"} 1)") !=
         std::string::npos);
   }
 }
