@@ -236,9 +236,10 @@ TEST_SUITE("http") {
     const auto scrape = client.Get("/metrics");
     REQUIRE(scrape);
     CHECK(scrape->status == 200);
-    CHECK(scrape->body.find(
-              R"(cmr_bridge_webhook_outcomes_total{outcome="accepted",reason="none",source="cmr"} 1)") !=
-          std::string::npos);
+    CHECK(
+        scrape->body.find(
+            R"(cmr_bridge_webhook_outcomes_total{outcome="accepted",reason="none",source="cmr"} 1)") !=
+        std::string::npos);
     CHECK(scrape->body.find(R"(cmr_bridge_signature_matches_total{scheme="body-hex"} 1)") !=
           std::string::npos);
     CHECK(
