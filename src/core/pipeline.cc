@@ -183,7 +183,8 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
                                         const VerifiedRequest& request,
                                         bool dead_letter_conflicts) const {
   const EventIdentity& id = identity(decision);
-  const std::string_view source = request.source != nullptr ? request.source->name : "";
+  const std::string_view source =
+      request.source != nullptr ? std::string_view(request.source->name) : std::string_view();
   const EventKey key = dedup.key ? *dedup.key : event_key(dedup_id(source, id.event_id));
   const uint64_t fingerprint = dedup.key ? dedup.body_fingerprint : body_fingerprint(request.body);
   const DedupResult result = parts_.dedup->claim_or_wait(
