@@ -276,6 +276,8 @@ struct WebhookServer::Impl {
       return rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
     if (req.path != kWebhookPath) {
       const std::string_view name = std::string_view(req.path).substr(kSourcePathPrefix.size());
+      if (name.empty())
+        return rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
       source = sources != nullptr ? sources->find(name) : nullptr;
       if (source == nullptr && name != kCmrSourceName)
         return rejection(OutcomeCode::kUnknownSource,
