@@ -234,7 +234,7 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
               .source = source_name,
               .delivery_id = header(record, "cmr-source-delivery-id"),
               .event_type = header(record, "cmr-source-event-type")};
-          const VerifiedRequest verified = reverified(request, source);
+          const VerifiedRequest verified = reverified(request, &bridge.sources());
           const Decision decision = pipeline.decide(verified);
           if (const auto* dead = std::get_if<DeadLetterDecision>(&decision)) {
             const std::string reason(to_string(dead->reason));

@@ -25,6 +25,11 @@ const DedupIdentity* dedup_identity(const Decision& decision) {
       },
       decision);
 }
+
+// A metric's `source` label: a configured source's name or "cmr", never a request's text.
+std::string_view metric_source(const VerifiedRequest& request) {
+  return request.source != nullptr ? std::string_view(request.source->name) : kCmrSourceName;
+}
 }  // namespace
 
 IngestPipeline::IngestPipeline(PipelineSettings settings, PipelineParts parts)
@@ -60,7 +65,7 @@ Outcome IngestPipeline::handle(const WebhookRequest& request) const {
                           : "cmr-x-signature does not match the body under any configured key";
     return outcome;
   }
-  parts_.observer.on_signature_verified(signature.matched);
+  parts_.observer.on_signature_verified(to_string(signature.matched), kCmrSourceName);
 
   // From here the request is authentic: it is published, dead-lettered or spooled.
   const auto sent = to_time_point(*parse_timestamp(*request.timestamp));
@@ -80,7 +85,7 @@ Outcome IngestPipeline::publish_or_spool(const VerifiedRequest& verified) const 
     // Earlier requests wait in the spool: queue behind them so each key stays in order. Before
     // the dedup warm-up a publish could repeat an event another process already published.
     if (const auto* duplicate = std::get_if<KnownDuplicateDecision>(&decision)) {
-      parts_.observer.on_dedup(DedupResult::kDuplicate);
+      parts_.observer.on_dedup(DedupResult::kDuplicate, metric_source(verified));
       return outcome_for(duplicate->id, OutcomeCode::kDuplicate, verified.signature_scheme);
     }
     return spool(verified, identity(decision));
@@ -103,11 +108,10 @@ Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentit
                          request.received,
                          std::string(request.trace.traceparent),
                          std::string(request.trace.tracestate)};
-  if (request.source != nullptr) {
-    spooled.source = request.source->name;
-    spooled.delivery_id = request.delivery_id;
-    spooled.event_type = request.event_type;
-  }
+  if (request.source_name != kCmrSourceName)
+    spooled.source = request.source_name;
+  spooled.delivery_id = request.delivery_id;
+  spooled.event_type = request.event_type;
   const SpoolAppendResult result = parts_.spool->append(spooled);
   if (result == SpoolAppendResult::kDurable) {
     return outcome_for(id, OutcomeCode::kSpooled, request.signature_scheme);
@@ -121,7 +125,7 @@ Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentit
   return outcome;
 }
 
-VerifiedRequest reverified(const SpooledRequest& request, const Source* source) {
+VerifiedRequest reverified(const SpooledRequest& request, const SourceTable* sources) {
   const auto parsed = parse_timestamp(request.timestamp);
   // Validated again: a dead letter's headers are read back from Kafka.
   const TraceContext trace = parse_trace_context(
@@ -134,35 +138,14 @@ VerifiedRequest reverified(const SpooledRequest& request, const Source* source) 
           .received = request.received,
           .signature_scheme = request.signature_scheme,
           .trace = trace,
-          .source = source,
+          .source = sources != nullptr ? sources->find(request.source) : nullptr,
+          .source_name = request.source,
           .delivery_id = request.delivery_id,
           .event_type = request.event_type};
 }
 
 Outcome IngestPipeline::forward(const SpooledRequest& request) const {
-  const Source* source = nullptr;
-  if (!request.source.empty() && request.source != kCmrSourceName) {
-    source = parts_.sources != nullptr ? parts_.sources->find(request.source) : nullptr;
-    if (source == nullptr) {
-      // Spooled by a configuration that had this source: kept on the dead-letter topic for
-      // `redrive --source` once the source is configured again.
-      const VerifiedRequest verified = reverified(request);
-      DeadLetterDecision orphan =
-          dead_letter(verified, OutcomeCode::kUnroutableEvent,
-                      "source " + request.source + " is not configured", {});
-      for (auto& [name, value] : orphan.record.headers) {
-        if (name == "cmr-source")
-          value = request.source;
-      }
-      if (!request.delivery_id.empty())
-        orphan.record.headers.push_back({"cmr-source-delivery-id", request.delivery_id});
-      if (!request.event_type.empty())
-        orphan.record.headers.push_back({"cmr-source-event-type", request.event_type});
-      return deliver(orphan.id, orphan.record, orphan.reason, orphan.detail,
-                     verified.signature_scheme);
-    }
-  }
-  const VerifiedRequest verified = reverified(request, source);
+  const VerifiedRequest verified = reverify(request);
   return publish_once(decide(verified), verified);
 }
 
@@ -173,7 +156,7 @@ Outcome IngestPipeline::publish_once(const Decision& decision, const VerifiedReq
     return deliver(decision, request);
   }
   if (const auto* duplicate = std::get_if<KnownDuplicateDecision>(&decision)) {
-    parts_.observer.on_dedup(DedupResult::kDuplicate);
+    parts_.observer.on_dedup(DedupResult::kDuplicate, metric_source(request));
     return outcome_for(duplicate->id, OutcomeCode::kDuplicate, request.signature_scheme);
   }
   return publish_claimed(decision, *dedup, request, dead_letter_conflicts);
@@ -189,7 +172,7 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
   const uint64_t fingerprint = dedup.key ? dedup.body_fingerprint : body_fingerprint(request.body);
   const DedupResult result = parts_.dedup->claim_or_wait(
       key, fingerprint, std::chrono::steady_clock::now() + settings_.delivery_timeout);
-  parts_.observer.on_dedup(result);
+  parts_.observer.on_dedup(result, metric_source(request));
   switch (result) {
     case DedupResult::kDuplicate:
       return outcome_for(id, OutcomeCode::kDuplicate, request.signature_scheme);
@@ -232,6 +215,13 @@ Outcome IngestPipeline::publish_claimed(const Decision& decision, const DedupIde
 Decision IngestPipeline::decide(const VerifiedRequest& request) const {
   if (request.source != nullptr)
     return decide_source(request);
+  if (!request.source_name.empty() && request.source_name != kCmrSourceName) {
+    // Spooled (or dead-lettered) under a configuration that had this source: kept on the
+    // dead-letter topic for `redrive --source` once the source is configured again.
+    std::string detail = "source " + std::string(request.source_name) + " is not configured";
+    return dead_letter(request, OutcomeCode::kUnroutableEvent, std::move(detail),
+                       {std::string(request.event_type), std::string(request.delivery_id)});
+  }
   auto parsed = parse_envelope(request.body, settings_.envelope_limits);
   if (parsed.error != EnvelopeError::kNone) {
     return dead_letter(request, error_code(parsed.error), std::move(parsed.detail),
@@ -293,15 +283,13 @@ DeadLetterDecision IngestPipeline::dead_letter(const VerifiedRequest& request, O
   if (!decision.id.event_id.empty())
     record.headers.push_back({"cmr-event-id", decision.id.event_id});
   // Which source verified it, and what its headers said, so `redrive` decides it the same way.
-  if (request.source != nullptr) {
-    record.headers.push_back({"cmr-source", request.source->name});
-    if (!request.delivery_id.empty())
-      record.headers.push_back({"cmr-source-delivery-id", std::string(request.delivery_id)});
-    if (!request.event_type.empty())
-      record.headers.push_back({"cmr-source-event-type", std::string(request.event_type)});
-  } else {
-    record.headers.push_back({"cmr-source", std::string(kCmrSourceName)});
-  }
+  record.headers.push_back(
+      {"cmr-source",
+       std::string(request.source_name.empty() ? kCmrSourceName : request.source_name)});
+  if (!request.delivery_id.empty())
+    record.headers.push_back({"cmr-source-delivery-id", std::string(request.delivery_id)});
+  if (!request.event_type.empty())
+    record.headers.push_back({"cmr-source-event-type", std::string(request.event_type)});
   return decision;
 }
 

@@ -22,8 +22,8 @@
 #include "core/routing.h"
 #include "core/schema_set.h"
 #include "core/signature.h"
-#include "core/trace_context.h"
 #include "core/source.h"
+#include "core/trace_context.h"
 
 namespace cmr_bridge {
 
@@ -47,17 +47,20 @@ struct VerifiedRequest {
   std::chrono::system_clock::time_point received;
   std::string_view signature_scheme;
   TraceContext trace = {};  // carried into the record (and the spool, and a dead letter)
-  // Another provider's request: its source (null: CMR), and the event id and type when they
-  // came from headers (empty when the body holds them).
+  // Another provider's request: its source (null: CMR, or a source this configuration lacks),
+  // the name of the source it came to (empty: CMR), and the event id and type when they came
+  // from headers (empty when the body holds them).
   const Source* source = nullptr;
+  std::string_view source_name = {};
   std::string_view delivery_id = {};
   std::string_view event_type = {};
 };
 
 // A spooled or dead-lettered request, verified once already, ready to be decided again.
-// The views point into `request`, which must outlive the result. `source` is the source
-// request.source names (null for CMR's requests).
-VerifiedRequest reverified(const SpooledRequest& request, const Source* source = nullptr);
+// The views point into `request`, which must outlive the result. `sources` resolves
+// request.source (a name no source has, or no table, leaves `source` null and decide()
+// dead-letters it as unroutable, naming the source).
+VerifiedRequest reverified(const SpooledRequest& request, const SourceTable* sources = nullptr);
 
 // Which event a decision is about: from the envelope, best effort when it is invalid.
 struct EventIdentity {
@@ -157,6 +160,10 @@ class IngestPipeline {
   // "keep it and try again later". (The spool forwarder calls decide() and publish_once()
   // itself, to learn each record's key before it sends it.)
   Outcome forward(const SpooledRequest& request) const;
+  // reverified() with this pipeline's sources: what the spool forwarder decides.
+  VerifiedRequest reverify(const SpooledRequest& request) const {
+    return reverified(request, parts_.sources);
+  }
 
  private:
   DeadLetterDecision dead_letter(const VerifiedRequest& request, OutcomeCode reason,

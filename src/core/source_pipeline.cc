@@ -59,6 +59,7 @@ Outcome IngestPipeline::handle_source(const WebhookRequest& request) const {
     outcome.signature_scheme = profile;
     return outcome;
   }
+  parts_.observer.on_signature_verified(profile, source.name);
   const ProfileIdentity& learnt = check.identity;
   // The signed timestamp, else a configured time header: kept as the request's timestamp so a
   // dead letter (and its redrive) carries it.
@@ -79,6 +80,7 @@ Outcome IngestPipeline::handle_source(const WebhookRequest& request) const {
       .signature_scheme = profile,
       .trace = request.trace,
       .source = &source,
+      .source_name = source.name,
       .delivery_id = header_field(source.id, learnt.delivery_id, *request.headers),
       .event_type = header_field(source.type, learnt.event_type, *request.headers),
   };

@@ -156,12 +156,15 @@ struct PrometheusObserver::Impl {
   prometheus::Family<prometheus::Counter>& schemes =
       prometheus::BuildCounter()
           .Name("cmr_bridge_signature_matches_total")
-          .Help("Verified requests by the signature scheme that matched.")
+          .Help(
+              "Verified requests by the signature scheme (or source profile) that matched, and "
+              "source.")
           .Register(*registry);
   prometheus::Family<prometheus::Counter>& dedup_results =
       prometheus::BuildCounter()
           .Name("cmr_bridge_dedup_results_total")
-          .Help("Idempotency checks by result: claimed (new), duplicate, conflict, in_flight.")
+          .Help(
+              "Idempotency checks by result (claimed, duplicate, conflict, in_flight) and source.")
           .Register(*registry);
   std::array<prometheus::Gauge*, kGaugeCount> gauges = register_gauges(*registry);
   prometheus::Family<prometheus::Gauge>& topic_max_message_bytes_too_small =
@@ -215,8 +218,8 @@ struct PrometheusObserver::Impl {
 PrometheusObserver::PrometheusObserver() : impl_(std::make_unique<Impl>()) {}
 PrometheusObserver::~PrometheusObserver() = default;
 
-void PrometheusObserver::on_signature_verified(SignatureScheme scheme) {
-  impl_->schemes_by.get({{"scheme", to_string(scheme)}}).Increment();
+void PrometheusObserver::on_signature_verified(std::string_view scheme, std::string_view source) {
+  impl_->schemes_by.get({{"scheme", scheme}, {"source", source}}).Increment();
 }
 
 void PrometheusObserver::on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) {
@@ -237,8 +240,8 @@ void PrometheusObserver::on_delivery(const std::string& topic, bool delivered,
   impl_->delivery_latency_by.get({{"topic", topic}}, kLatencyBuckets).Observe(seconds(latency));
 }
 
-void PrometheusObserver::on_dedup(DedupResult result) {
-  impl_->dedup_results_by.get({{"result", to_string(result)}}).Increment();
+void PrometheusObserver::on_dedup(DedupResult result, std::string_view source) {
+  impl_->dedup_results_by.get({{"result", to_string(result)}, {"source", source}}).Increment();
 }
 
 void PrometheusObserver::set_limits(std::size_t max_in_flight, std::size_t spool_max_bytes,

@@ -14,11 +14,11 @@ class PrometheusObserver final : public PipelineObserver {
   PrometheusObserver();
   ~PrometheusObserver() override;
 
-  void on_signature_verified(SignatureScheme scheme) override;
+  void on_signature_verified(std::string_view scheme, std::string_view source) override;
   void on_outcome(const Outcome& outcome, std::chrono::nanoseconds latency) override;
   void on_delivery(const std::string& topic, bool delivered,
                    std::chrono::nanoseconds latency) override;
-  void on_dedup(DedupResult result) override;
+  void on_dedup(DedupResult result, std::string_view source) override;
   void on_http_response(std::string_view route, int status) override;
   void on_connection_cut(std::string_view reason) override;
 

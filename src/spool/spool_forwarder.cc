@@ -199,7 +199,7 @@ void SpoolForwarder::fill(std::unique_lock<std::mutex>& lock) {
     if (auto request = spool_.read_next()) {
       entry = std::make_unique<Entry>();
       entry->request = std::move(*request);
-      entry->verified = reverified(entry->request);
+      entry->verified = pipeline_.reverify(entry->request);
       entry->decision = pipeline_.decide(entry->verified);
       entry->order_key = order_key(entry->decision);
       entry->event_id = identity(entry->decision).event_id;

@@ -79,10 +79,10 @@ const World& world() {
 
 class CountingObserver final : public PipelineObserver {
  public:
-  void on_signature_verified(SignatureScheme) override { ++verified; }
+  void on_signature_verified(std::string_view, std::string_view) override { ++verified; }
   void on_outcome(const Outcome&, std::chrono::nanoseconds) override {}
   void on_delivery(const std::string&, bool, std::chrono::nanoseconds) override {}
-  void on_dedup(DedupResult) override {}
+  void on_dedup(DedupResult, std::string_view) override {}
   void on_http_response(std::string_view, int) override {}
   int verified = 0;
 };

@@ -240,7 +240,8 @@ TEST_SUITE("http") {
         scrape->body.find(
             R"(cmr_bridge_webhook_outcomes_total{outcome="accepted",reason="none",source="cmr"} 1)") !=
         std::string::npos);
-    CHECK(scrape->body.find(R"(cmr_bridge_signature_matches_total{scheme="body-hex"} 1)") !=
+    CHECK(scrape->body.find(
+              R"(cmr_bridge_signature_matches_total{scheme="body-hex",source="cmr"} 1)") !=
           std::string::npos);
     CHECK(
         scrape->body.find(R"(cmr_bridge_http_requests_total{route="/webhooks",status="200"} 1)") !=

@@ -94,10 +94,12 @@ struct SourceFixture {
     REQUIRE(headers);
     return send(*pay, *headers, body);
   }
-  Outcome send(const Source& source, const HeaderList& headers, const std::string& body) {
+  Outcome send(const Source& source, const HeaderList& headers, const std::string& body,
+               TraceContext trace = {}) {
     const HeaderListView view(headers);
     WebhookRequest request;
     request.body = body;
+    request.trace = trace;
     request.source = &source;
     request.headers = &view;
     return pipeline.handle(request);
@@ -127,6 +129,31 @@ TEST_SUITE("source pipeline") {
     // No timestamp in the profile: the time is when it was received.
     CHECK(std::string(event["time"].GetString()) == std::string(event["receivedtime"].GetString()));
     CHECK(std::string(event["data"]["ref"].GetString()) == "refs/heads/main");
+  }
+
+  TEST_CASE_FIXTURE(SourceFixture,
+                    "a source's record and dead letter carry the sender's trace context") {
+    const TraceContext trace{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                             "rojo=00f067aa0ba902b7"};
+    const std::string body = R"({"id":"e-trace","type":"invoice.paid"})";
+    const std::string t = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(kNow.time_since_epoch()).count());
+    auto headers = sign_for_profile(VerificationProfile::kStripe, kStripeKey, "", t, body);
+    REQUIRE(headers);
+    CHECK(send(*pay, *headers, body, trace).kind == OutcomeKind::kAccepted);
+    auto github = sign_for_profile(VerificationProfile::kGithub, kGithubKey, "d-trace", "", "{}");
+    REQUIRE(github);
+    github->emplace_back("X-GitHub-Event", "release");
+    CHECK(send(*gh, *github, "{}", trace).code == OutcomeCode::kUnroutableEvent);
+    REQUIRE(publisher.records.size() == 2);
+    rapidjson::Document event;
+    event.Parse(publisher.records[0].value.c_str());
+    CHECK(std::string(event["traceparent"].GetString()) == trace.traceparent);
+    CHECK(std::string(event["tracestate"].GetString()) == trace.tracestate);
+    CHECK(header_of(publisher.records[0], "traceparent") == trace.traceparent);
+    CHECK(header_of(publisher.records[0], "tracestate") == trace.tracestate);
+    CHECK(header_of(publisher.records[1], "traceparent") == trace.traceparent);
+    CHECK(header_of(publisher.records[1], "cmr-source") == "gh");
   }
 
   TEST_CASE_FIXTURE(SourceFixture, "dedup ids are namespaced by source; CMR's stay bare") {
@@ -224,6 +251,14 @@ TEST_SUITE("source pipeline") {
     CHECK(decoded.request.event_type == "issues");
     CHECK(decoded.request.body == kept.body);
 
+    // What the spool forwarder decides (it calls reverify() and decide() itself).
+    const VerifiedRequest reread = pipeline.reverify(decoded.request);
+    CHECK(reread.source == gh);
+    const Decision decision = pipeline.decide(reread);
+    const auto* decided = std::get_if<PublishDecision>(&decision);
+    REQUIRE(decided != nullptr);
+    CHECK(decided->record.topic == "gh.issues");
+
     const Outcome forwarded = pipeline.forward(decoded.request);
     CHECK(forwarded.kind == OutcomeKind::kAccepted);
     REQUIRE(publisher.records.size() == 1);
@@ -235,7 +270,13 @@ TEST_SUITE("source pipeline") {
   TEST_CASE_FIXTURE(SourceFixture,
                     "a spooled request of a source no longer configured is "
                     "dead-lettered naming it") {
-    SpooledRequest orphan{"{}", "", "github", kNow, "gone", "d-10", "push"};
+    const SpooledRequest orphan{.body = "{}",
+                                .timestamp = "",
+                                .signature_scheme = "github",
+                                .received = kNow,
+                                .source = "gone",
+                                .delivery_id = "d-10",
+                                .event_type = "push"};
     const Outcome outcome = pipeline.forward(orphan);
     CHECK(outcome.code == OutcomeCode::kUnroutableEvent);
     REQUIRE(publisher.records.size() == 1);
@@ -245,7 +286,8 @@ TEST_SUITE("source pipeline") {
   }
 
   TEST_CASE("CMR's spool records keep format version 1; version 2 carries the source") {
-    const SpooledRequest cmr{"{}", "1764489600", "body-hex", kNow};
+    const SpooledRequest cmr{
+        .body = "{}", .timestamp = "1764489600", .signature_scheme = "body-hex", .received = kNow};
     const std::string v1 = encode_spool_frame(cmr);
     CHECK(static_cast<uint8_t>(v1[kSpoolFrameHeader]) == 1);
     const DecodedFrame back = decode_spool_frame(v1);
@@ -259,6 +301,18 @@ TEST_SUITE("source pipeline") {
     REQUIRE(decoded.status == FrameStatus::kOk);
     CHECK(decoded.request.source == "pay");
     CHECK(decoded.request.delivery_id.empty());
+    SpooledRequest everything = source;
+    everything.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    everything.tracestate = "rojo=00f067aa0ba902b7";
+    everything.delivery_id = "d-11";
+    everything.event_type = "invoice.paid";
+    const DecodedFrame all = decode_spool_frame(encode_spool_frame(everything));
+    REQUIRE(all.status == FrameStatus::kOk);
+    CHECK(all.request.traceparent == everything.traceparent);
+    CHECK(all.request.tracestate == everything.tracestate);
+    CHECK(all.request.source == "pay");
+    CHECK(all.request.delivery_id == "d-11");
+    CHECK(all.request.event_type == "invoice.paid");
     CHECK(decode_spool_frame(v2.substr(0, v2.size() - 1)).status == FrameStatus::kIncomplete);
   }
 }

@@ -146,7 +146,7 @@ TEST_SUITE("spool") {
     REQUIRE(payload[tag_at] == 1);
     CHECK(decode_spool_frame(reframed(payload)).status == FrameStatus::kOk);
     std::string unknown = payload;
-    unknown[tag_at] = 3;  // reserved for the source name: not read by this release
+    unknown[tag_at] = 6;  // no release knows tag 6
     CHECK(decode_spool_frame(reframed(unknown)).status == FrameStatus::kCorrupt);
     const std::string repeated = payload + payload.substr(tag_at);
     CHECK(decode_spool_frame(reframed(repeated)).status == FrameStatus::kCorrupt);
