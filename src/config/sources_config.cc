@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <set>
 
+#include "core/source.h"
 #include "core/source_profile.h"
 
 namespace cmr_bridge {
 namespace {
 
-constexpr std::size_t kMaxSourceName = 32;
 constexpr int64_t kMaxToleranceSeconds = 86400;
 constexpr std::chrono::seconds kGithubMinimumDedupTtl{24 * 3600};
 
@@ -35,13 +35,6 @@ class Problems {
 
 std::string text_of(const rapidjson::Value& value) {
   return std::string(value.GetString(), value.GetStringLength());
-}
-
-bool valid_source_name(const std::string& name) {
-  return !name.empty() && name.size() <= kMaxSourceName &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-         });
 }
 
 // Kafka's own rule for topic names.

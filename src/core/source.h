@@ -3,6 +3,7 @@
 // (src/app) and immutable afterwards, so any thread may read it.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,19 @@ namespace cmr_bridge {
 
 // The built-in source's name: CMR at /webhooks and /webhooks/cmr.
 inline constexpr std::string_view kCmrSourceName = "cmr";
+inline constexpr std::size_t kMaxSourceNameLength = 32;
+
+// A source's name: [a-z0-9-]{1,32} (it is a path segment, a metric label and a dedup namespace,
+// so it never holds ':').
+inline bool valid_source_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxSourceNameLength)
+    return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return false;
+  }
+  return true;
+}
 
 struct Source {
   std::string name;

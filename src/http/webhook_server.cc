@@ -278,6 +278,16 @@ struct WebhookServer::Impl {
       const std::string_view name = std::string_view(req.path).substr(kSourcePathPrefix.size());
       if (name.empty())
         return rejection(OutcomeCode::kNotFound, "no such endpoint; webhooks go to POST /webhooks");
+      if (name.size() > kMaxSourceNameLength) {
+        return rejection(OutcomeCode::kUnknownSource,
+                         "no source of this name is configured: source names have at most " +
+                             std::to_string(kMaxSourceNameLength) + " characters");
+      }
+      if (!valid_source_name(name)) {
+        return rejection(OutcomeCode::kUnknownSource,
+                         "no source of this name is configured: source names are [a-z0-9-] "
+                         "only (one path segment)");
+      }
       source = sources != nullptr ? sources->find(name) : nullptr;
       if (source == nullptr && name != kCmrSourceName)
         return rejection(OutcomeCode::kUnknownSource,

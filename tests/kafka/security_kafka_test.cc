@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -69,11 +70,27 @@ TEST_SUITE("kafka security") {
   TEST_CASE("hostile requests get their status and error code and never reach Kafka") {
     const std::string brokers = test_brokers();
     const std::string prefix = "s" + std::to_string(getpid()) + ".";
+    // One source of each profile beside CMR (docs/sources.md), for the rows of their headers.
+    const std::string config_path = "/tmp/cmr-bridge-hostile-" + prefix + "json";
+    std::ofstream(config_path) << R"({"sources": [
+      {"name": "acme", "profile": "standard-webhooks", "keys_env": "ACME_WEBHOOK_KEYS",
+       "routes": [{"match": "*", "topic": ")"
+                               << prefix << R"(acme.events"}]},
+      {"name": "gh", "profile": "github", "keys_env": "GH_WEBHOOK_KEYS",
+       "routes": [{"match": "*", "topic": ")"
+                               << prefix << R"(gh.events"}]},
+      {"name": "pay", "profile": "stripe", "keys_env": "PAY_WEBHOOK_KEYS",
+       "routes": [{"match": "*", "topic": ")"
+                               << prefix << R"(pay.events"}]}]})";
     BridgeProcess bridge({{"CMR_BRIDGE_SIGNING_KEYS", kTestKey},
                           {"CMR_BRIDGE_KAFKA_BROKERS", brokers},
                           {"CMR_BRIDGE_TOPIC_PREFIX", prefix},
                           {"CMR_BRIDGE_TOPIC_PARTITIONS", "1"},
-                          {"CMR_BRIDGE_READ_TIMEOUT_S", "1"}});
+                          {"CMR_BRIDGE_READ_TIMEOUT_S", "1"},
+                          {"CMR_BRIDGE_CONFIG_FILE", config_path},
+                          {"ACME_WEBHOOK_KEYS", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"},
+                          {"GH_WEBHOOK_KEYS", "It's a Secret to Everybody"},
+                          {"PAY_WEBHOOK_KEYS", "whsec_pay"}});
     REQUIRE(bridge.wait_listening(20s));
     REQUIRE(bridge.wait_ready(60s));
 
@@ -97,6 +114,22 @@ TEST_SUITE("kafka security") {
     // published). The 300/301 s edges are the unit tier's, with an injected clock.
     const std::string future = now_plus(3600);
     const std::string stale_ms = now_plus(-301) + "000";
+    // A source's request: its profile's headers, a JSON body. The signatures are well formed,
+    // but each row fails before any key is tried or is signed with none of the keys.
+    const auto post_source = [&](const std::string& source,
+                                 std::vector<std::pair<std::string, std::string>> headers) {
+      headers.insert(headers.begin(), {"Content-Type", "application/json"});
+      return request("POST", "/webhooks/" + source, headers, R"({"id":"evt_1","type":"x"})");
+    };
+    const std::string v1_entry = "v1," + std::string(43, 'A') + "=";
+    const std::string github_signature = "sha256=" + std::string(64, '0');
+    std::vector<std::pair<std::string, std::string>> many_deliveries = {
+        {"X-Hub-Signature-256", github_signature}};
+    for (int i = 0; i < 50; ++i)
+      many_deliveries.emplace_back("X-GitHub-Delivery", "d-" + std::to_string(i));
+    std::string other_versions;
+    for (int i = 0; i < 500; ++i)
+      other_versions += "v2,AAAA ";
     const auto post = [&](std::vector<std::pair<std::string, std::string>> headers,
                           const std::string& b = "") {
       const bool has_type = std::any_of(headers.begin(), headers.end(),
@@ -247,6 +280,60 @@ TEST_SUITE("kafka security") {
         {"gzip body",
          post({{"Content-Encoding", "gzip"}, {"cmr-x-timestamp", ts}, {"cmr-x-signature", good}}),
          415, "unsupported_content_encoding"},
+        // The headers of configured sources (docs/sources.md).
+        {"source: webhook-id over 256 bytes",
+         post_source("acme", {{"webhook-id", std::string(300, 'i')},
+                              {"webhook-timestamp", ts},
+                              {"webhook-signature", v1_entry}}),
+         401, "malformed_signature"},
+        {"source: webhook-signature over 4096 bytes",
+         post_source("acme", {{"webhook-id", "msg_1"},
+                              {"webhook-timestamp", ts},
+                              {"webhook-signature", std::string(5000, 'v')}}),
+         401, "malformed_signature"},
+        {"source: webhook-timestamp of 300 digits",
+         post_source("acme", {{"webhook-id", "msg_1"},
+                              {"webhook-timestamp", std::string(300, '9')},
+                              {"webhook-signature", v1_entry}}),
+         401, "malformed_timestamp"},
+        {"source: 500 webhook-signature entries, none v1",
+         post_source("acme", {{"webhook-id", "msg_1"},
+                              {"webhook-timestamp", ts},
+                              {"webhook-signature", other_versions}}),
+         401, "malformed_signature"},
+        {"source: two webhook-signature headers",
+         post_source("acme", {{"webhook-id", "msg_1"},
+                              {"webhook-timestamp", ts},
+                              {"webhook-signature", v1_entry},
+                              {"webhook-signature", v1_entry}}),
+         401, "duplicate_auth_header"},
+        {"source: X-GitHub-Delivery over 256 bytes",
+         post_source("gh", {{"X-Hub-Signature-256", github_signature},
+                            {"X-GitHub-Delivery", std::string(300, 'd')},
+                            {"X-GitHub-Event", "push"}}),
+         401, "malformed_signature"},
+        {"source: X-Hub-Signature-256 of 300 characters",
+         post_source("gh", {{"X-Hub-Signature-256", "sha256=" + std::string(300, '0')},
+                            {"X-GitHub-Delivery", "d-1"}}),
+         401, "malformed_signature"},
+        {"source: 50 X-GitHub-Delivery headers", post_source("gh", many_deliveries), 401,
+         "duplicate_auth_header"},
+        {"source: Stripe-Signature over 4096 bytes",
+         post_source("pay", {{"Stripe-Signature", "t=" + ts + ",v1=" + std::string(5000, '0')}}),
+         401, "malformed_signature"},
+        {"source: Stripe-Signature with a 300-digit t=",
+         post_source("pay", {{"Stripe-Signature",
+                              "t=" + std::string(300, '9') + ",v1=" + std::string(64, '0')}}),
+         401, "malformed_timestamp"},
+        {"source: two Stripe-Signature headers",
+         post_source("pay", {{"Stripe-Signature", "t=" + ts + ",v1=" + std::string(64, '0')},
+                             {"Stripe-Signature", "t=" + ts + ",v1=" + std::string(64, '0')}}),
+         401, "duplicate_auth_header"},
+        {"source: name of 33 characters", post_source(std::string(33, 'a'), {}), 404,
+         "unknown_source"},
+        {"source: name with upper case", post_source("GH", {}), 404, "unknown_source"},
+        {"source: name with a second path segment", post_source("gh/x", {}), 404, "unknown_source"},
+        {"source: no such source", post_source("nobody", {}), 404, "unknown_source"},
     };
     // docs/testing.md states how many hostile cases this table holds; the two must agree.
     CHECK(cases.size() == documented_hostile_case_count());
@@ -261,8 +348,10 @@ TEST_SUITE("kafka security") {
       if (c.slow)
         CHECK(response.elapsed < kGenerousBoundNotATiming);
     }
-    for (const char* topic : {"order.events", "subscription.events", "prewarmup.events",
-                              "webhooks.deadletter", "webhooks.dedup"}) {
+    std::remove(config_path.c_str());
+    for (const char* topic :
+         {"order.events", "subscription.events", "prewarmup.events", "webhooks.deadletter",
+          "webhooks.dedup", "acme.events", "gh.events", "pay.events"}) {
       CAPTURE(topic);
       CHECK(read_topic(brokers, prefix + topic).empty());
     }
