@@ -75,10 +75,9 @@ std::string encode_spool_frame(const SpooledRequest& request) {
   std::string payload;
   payload.reserve(32 + request.timestamp.size() + request.signature_scheme.size() +
                   request.body.size());
-  const bool tagged = std::any_of(std::begin(kTaggedFields), std::end(kTaggedFields),
-                                  [&request](const TaggedField& field) {
-                                    return !(request.*field.member).empty();
-                                  });
+  const bool tagged = std::any_of(
+      std::begin(kTaggedFields), std::end(kTaggedFields),
+      [&request](const TaggedField& field) { return !(request.*field.member).empty(); });
   put<uint8_t>(payload, tagged ? kVersionTagged : kVersionPlain);
   put<int64_t>(payload, std::chrono::duration_cast<std::chrono::milliseconds>(
                             request.received.time_since_epoch())
