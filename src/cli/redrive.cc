@@ -32,7 +32,8 @@ struct RedriveOptions {
 constexpr const char* kRedriveUsage =
     "usage: cmr-bridge redrive [--since T] [--until T] [--from-offset N] [--reason R]... "
     "[--source NAME]... [--dry-run]\n"
-    "       cmr-bridge redrive --from-quarantine DIR [--reason R]... [--dry-run]";
+    "       cmr-bridge redrive --from-quarantine DIR [--reason R]... [--source NAME]... "
+    "[--dry-run]";
 
 Result<RedriveOptions> parse_redrive_options(const std::vector<std::string>& args) {
   RedriveOptions options;
@@ -96,16 +97,27 @@ const char* redrive_result(OutcomeKind kind) {
   }
 }
 
+// The source a quarantined request came to ("cmr" for CMR's and for entries older than sources).
+std::string quarantined_source(const QuarantinedRequest& entry) {
+  return entry.request.source.empty() ? std::string(kCmrSourceName) : entry.request.source;
+}
+
 // One quarantine file: what became of it ("republished", "duplicate", "dead_lettered" remove
 // the file; the others keep it) and why.
 std::pair<std::string, std::string> redrive_quarantined(const IngestPipeline& pipeline,
                                                         const RedriveOptions& options,
                                                         const QuarantinedRequest& entry) {
-  if (!selected(options.reasons, entry.reason))
+  if (!selected(options.reasons, entry.reason) ||
+      !selected(options.sources, quarantined_source(entry)))
     return {"skipped", ""};
   if (is_conflict(entry.reason))
     return {"conflict_kept", kConflictKept};
-  const VerifiedRequest verified = reverified(entry.request);
+  // Decided again by the source it came to, as the spool forwarder does.
+  const VerifiedRequest verified = pipeline.reverify(entry.request);
+  if (verified.source == nullptr && !entry.request.source.empty()) {
+    // Kept until the source is configured again, as a dead letter of that source is.
+    return {"still_failing", "source " + entry.request.source + " is not configured"};
+  }
   const Decision decision = pipeline.decide(verified);
   if (options.dry_run) {
     const auto* dead = std::get_if<DeadLetterDecision>(&decision);
@@ -154,6 +166,7 @@ int redrive_from_quarantine(const IngestPipeline& pipeline, const RedriveOptions
     ++totals[result];
     std::cout << JsonObjectWriter()
                      .field("file", std::filesystem::path(file).filename().string())
+                     .field("source", entry ? quarantined_source(entry.value()) : "")
                      .field("eventId", entry ? entry->event_id : "")
                      .field("was", entry ? entry->reason : "")
                      .field("result", result)

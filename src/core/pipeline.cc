@@ -26,6 +26,22 @@ const DedupIdentity* dedup_identity(const Decision& decision) {
       decision);
 }
 
+// What the spool and the quarantine keep of a verified request: enough to decide it again as
+// it was received, by the source it came to (reverified()).
+SpooledRequest kept_form(const VerifiedRequest& request) {
+  SpooledRequest kept{.body = std::string(request.body),
+                      .timestamp = std::string(request.timestamp),
+                      .signature_scheme = std::string(request.signature_scheme),
+                      .received = request.received,
+                      .traceparent = std::string(request.trace.traceparent),
+                      .tracestate = std::string(request.trace.tracestate),
+                      .delivery_id = std::string(request.delivery_id),
+                      .event_type = std::string(request.event_type)};
+  if (request.source_name != kCmrSourceName)
+    kept.source = request.source_name;
+  return kept;
+}
+
 // A metric's `source` label: a configured source's name or "cmr", never a request's text.
 std::string_view metric_source(const VerifiedRequest& request) {
   return request.source != nullptr ? std::string_view(request.source->name) : kCmrSourceName;
@@ -102,17 +118,7 @@ Outcome IngestPipeline::publish_or_spool(const VerifiedRequest& verified) const 
 }
 
 Outcome IngestPipeline::spool(const VerifiedRequest& request, const EventIdentity& id) const {
-  SpooledRequest spooled{std::string(request.body),
-                         std::string(request.timestamp),
-                         std::string(request.signature_scheme),
-                         request.received,
-                         std::string(request.trace.traceparent),
-                         std::string(request.trace.tracestate)};
-  if (request.source_name != kCmrSourceName)
-    spooled.source = request.source_name;
-  spooled.delivery_id = request.delivery_id;
-  spooled.event_type = request.event_type;
-  const SpoolAppendResult result = parts_.spool->append(spooled);
+  const SpoolAppendResult result = parts_.spool->append(kept_form(request));
   if (result == SpoolAppendResult::kDurable) {
     return outcome_for(id, OutcomeCode::kSpooled, request.signature_scheme);
   }
@@ -332,13 +338,8 @@ Outcome IngestPipeline::deliver_dead_letter(const DeadLetterDecision& dead,
 Outcome IngestPipeline::quarantine(const DeadLetterDecision& dead, const VerifiedRequest& request,
                                    const Outcome& refused) const {
   const QuarantineResult result =
-      parts_.quarantine->keep({{std::string(request.body), std::string(request.timestamp),
-                                std::string(request.signature_scheme), request.received},
-                               dead.id.event,
-                               dead.id.event_id,
-                               std::string(to_string(dead.reason)),
-                               dead.detail,
-                               refused.message});
+      parts_.quarantine->keep({kept_form(request), dead.id.event, dead.id.event_id,
+                               std::string(to_string(dead.reason)), dead.detail, refused.message});
   if (result == QuarantineResult::kDurable) {
     Outcome outcome = outcome_for(dead.id, OutcomeCode::kQuarantined, request.signature_scheme);
     outcome.message = refused.message;

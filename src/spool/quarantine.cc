@@ -14,6 +14,7 @@
 
 #include "core/encoding.h"
 #include "core/json_writer.h"
+#include "core/source.h"
 #include "core/timestamp.h"
 #include "log/logger.h"
 
@@ -35,6 +36,11 @@ bool write_all(int fd, std::string_view data) {
     data.remove_prefix(static_cast<std::size_t>(written));
   }
   return true;
+}
+
+// The source a request came to, as files and logs name it ("cmr" for CMR's).
+std::string_view source_of(const SpooledRequest& request) {
+  return request.source.empty() ? kCmrSourceName : std::string_view(request.source);
 }
 
 bool fsync_path(const std::string& path, int flags) {
@@ -59,6 +65,11 @@ std::string encode_quarantine_entry(const QuarantinedRequest& entry) {
              .field("receivedTime", format_rfc3339(entry.request.received))
              .field("timestamp", entry.request.timestamp)
              .field("signatureScheme", entry.request.signature_scheme)
+             .field("source", source_of(entry.request))
+             .field("deliveryId", entry.request.delivery_id)
+             .field("eventType", entry.request.event_type)
+             .field("traceparent", entry.request.traceparent)
+             .field("tracestate", entry.request.tracestate)
              .field("body",
                     base64_encode(reinterpret_cast<const uint8_t*>(body.data()), body.size()))
              .finish() +
@@ -93,6 +104,21 @@ Result<QuarantinedRequest> decode_quarantine_entry(std::string_view text) {
     if (Status found = read(name, *out); !found)
       return found.error();
   }
+  // Entries written before sources and trace context were kept lack these fields: CMR's,
+  // without a trace context.
+  for (const auto& [name, out] : std::initializer_list<std::pair<const char*, std::string*>>{
+           {"source", &entry.request.source},
+           {"deliveryId", &entry.request.delivery_id},
+           {"eventType", &entry.request.event_type},
+           {"traceparent", &entry.request.traceparent},
+           {"tracestate", &entry.request.tracestate}}) {
+    if (document.HasMember(name)) {
+      if (Status found = read(name, *out); !found)
+        return found.error();
+    }
+  }
+  if (entry.request.source == kCmrSourceName)
+    entry.request.source.clear();
   const auto time = parse_rfc3339(received);
   if (!time)
     return Error("receivedTime is not an RFC 3339 time");
@@ -212,6 +238,7 @@ QuarantineResult FileQuarantine::keep(const QuarantinedRequest& request) {
   ++records_;
   bytes_ += text.size();
   log_error("request quarantined", {{"file", path},
+                                    {"source", source_of(request.request)},
                                     {"event", request.event},
                                     {"eventId", request.event_id},
                                     {"reason", request.reason},

@@ -1,6 +1,7 @@
 // Kafka tier: records Kafka can never accept (unknown topic with topic creation off) end in their
 // documented state against the real broker: dead-lettered, else quarantined, else 422; and the
-// requests after them still flow.
+// requests after them still flow. A source's quarantined request is redriven to its source's
+// topic.
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "core/signature.h"
+#include "core/source_profile.h"
 #include "kafka/record_size.h"
 #include "spool/quarantine.h"
 #include "support/bridge_process.h"
@@ -34,10 +36,12 @@ struct PoisonFixture {
   const std::string deadletter = prefix + "dlq";
   const std::string spool_dir = "/tmp/cmr-bridge-poison-spool-" + prefix;
   const std::string quarantine_dir = "/tmp/cmr-bridge-poison-quarantine-" + prefix;
+  const std::string sources_config = quarantine_dir + ".sources.json";
 
   ~PoisonFixture() {
     std::filesystem::remove_all(spool_dir);
     std::filesystem::remove_all(quarantine_dir);
+    std::filesystem::remove(sources_config);
   }
 
   std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) const {
@@ -119,6 +123,17 @@ struct PoisonFixture {
     std::sort(files.begin(), files.end());
     return files;
   }
+
+  // The one quarantine entry in `dir`, decoded.
+  static Result<QuarantinedRequest> only_entry(const std::string& dir) {
+    const auto files = quarantined(dir);
+    REQUIRE(files.size() == 1);
+    std::ifstream in(files[0]);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto entry = decode_quarantine_entry(text);
+    REQUIRE(entry);
+    return entry;
+  }
 };
 
 }  // namespace
@@ -162,12 +177,7 @@ TEST_SUITE("kafka") {
       REQUIRE(scrape);
       CHECK(scrape->body.find("\ncmr_bridge_quarantine_records 1\n") != std::string::npos);
     }
-    const auto files = quarantined(dir);
-    REQUIRE(files.size() == 1);
-    std::ifstream in(files[0]);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto entry = decode_quarantine_entry(text);
-    REQUIRE(entry);
+    const auto entry = only_entry(dir);
     CHECK(entry->request.body == kDomainOrderSuccess);
     CHECK(entry->reason == "publish_rejected");
     CHECK(entry->event_id == "6SSHBXWR3N4JEKGRQSG3KW3D76N6");
@@ -186,6 +196,64 @@ TEST_SUITE("kafka") {
     CHECK(published[0].value.find("6SSHBXWR3N4JEKGRQSG3KW3D76N6") != std::string::npos);
     CHECK(run_command({"redrive", "--from-quarantine", dir}, environment).exit_code == 0);
     CHECK(read_topic(brokers, order).size() == 1);
+  }
+
+  TEST_CASE_FIXTURE(PoisonFixture,
+                    "a source's request whose record and dead letter are refused for good is "
+                    "quarantined naming its source, and redrive --from-quarantine publishes it "
+                    "on that source's topic") {
+    const std::string& dir = quarantine_dir;
+    const std::string source_topic = prefix + "gh.events";
+    const std::string key = "poison github secret";
+    std::ofstream(sources_config) << R"({"sources": [{"name": "gh", "profile": "github",
+        "keys_env": "POISON_GH_KEYS", "routes": [{"match": "*", "topic": ")" +
+                                         source_topic + R"("}]}]})";
+    const auto environment = both_refused_env({{"CMR_BRIDGE_QUARANTINE_DIR", dir},
+                                               {"CMR_BRIDGE_CONFIG_FILE", sources_config},
+                                               {"POISON_GH_KEYS", key}});
+    const std::string body = R"({"action":"opened","issue":{"number":7}})";
+    const std::string delivery = "delivery-" + prefix;
+    auto headers = sign_for_profile(VerificationProfile::kGithub, key, delivery, "", body);
+    REQUIRE(headers);
+    headers->emplace_back("X-GitHub-Event", "issues");
+    {
+      BridgeProcess bridge(environment);
+      REQUIRE(bridge.wait_listening(20s));
+      REQUIRE(bridge.wait_ready(60s));
+      httplib::Client client("127.0.0.1", bridge.port());
+      httplib::Headers sent;
+      for (const auto& [name, value] : *headers)
+        sent.emplace(name, value);
+      const auto res = client.Post("/webhooks/gh", sent, body, "application/json");
+      REQUIRE(res);
+      CHECK(res->status == 200);
+      CHECK(res->body.find(R"("reason":"quarantined")") != std::string::npos);
+    }
+    const auto entry = only_entry(dir);
+    CHECK(entry->request.source == "gh");
+    CHECK(entry->request.delivery_id == delivery);
+    CHECK(entry->request.event_type == "issues");
+    CHECK(entry->request.body == body);
+
+    create_sized_topic(source_topic);
+    create_sized_topic(deadletter);
+    const auto others =
+        run_command({"redrive", "--from-quarantine", dir, "--source", "cmr"}, environment);
+    CHECK_MESSAGE(others.exit_code == 0, others.out << others.err);
+    CHECK_MESSAGE(others.out.find("skipped=1") != std::string::npos, others.out << others.err);
+    CHECK(quarantined(dir).size() == 1);
+    const auto redriven =
+        run_command({"redrive", "--from-quarantine", dir, "--source", "gh"}, environment);
+    CHECK_MESSAGE(redriven.exit_code == 0, redriven.out << redriven.err);
+    CHECK_MESSAGE(redriven.out.find("republished=1") != std::string::npos,
+                  redriven.out << redriven.err);
+    CHECK(redriven.out.find(R"("source":"gh")") != std::string::npos);
+    CHECK(quarantined(dir).empty());
+    const auto published = read_topic(brokers, source_topic);
+    REQUIRE(published.size() == 1);
+    CHECK(published[0].value.find(R"("id":")" + delivery + R"(")") != std::string::npos);
+    CHECK(read_topic(brokers, order).empty());
+    CHECK(read_topic(brokers, deadletter).empty());
   }
 
   TEST_CASE_FIXTURE(PoisonFixture,

@@ -94,6 +94,43 @@ TEST_SUITE("quarantine") {
     CHECK(decoded->refusal.find("cmr.webhooks.deadletter") != std::string::npos);
   }
 
+  TEST_CASE("a source's entry keeps its source, delivery id, event type and trace context") {
+    QuarantinedRequest entry = sample_entry("{}");
+    entry.request.source = "gh";
+    entry.request.delivery_id = "d-1";
+    entry.request.event_type = "issues";
+    entry.request.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    entry.request.tracestate = "rojo=00f067aa0ba902b7";
+    const std::string text = encode_quarantine_entry(entry);
+    CHECK(text.find(R"("source":"gh")") != std::string::npos);
+    const auto decoded = decode_quarantine_entry(text);
+    REQUIRE(decoded);
+    CHECK(decoded->request.source == "gh");
+    CHECK(decoded->request.delivery_id == "d-1");
+    CHECK(decoded->request.event_type == "issues");
+    CHECK(decoded->request.traceparent == entry.request.traceparent);
+    CHECK(decoded->request.tracestate == entry.request.tracestate);
+  }
+
+  TEST_CASE("CMR's entries name the cmr source; entries written before sources are CMR's") {
+    const std::string text = encode_quarantine_entry(sample_entry("{}"));
+    REQUIRE(text.find(R"("source":"cmr")") != std::string::npos);
+    CHECK(decode_quarantine_entry(text)->request.source.empty());
+    const std::string before_sources =
+        R"({"event":"domain.order.success","eventId":"E1","reason":"publish_rejected",)"
+        R"("detail":"d","refusal":"r","receivedTime":"2024-03-08T23:59:59.123Z",)"
+        R"("timestamp":"1709942399","signatureScheme":"body-hex","body":"e30="})";
+    const auto old = decode_quarantine_entry(before_sources);
+    REQUIRE(old);
+    CHECK(old->request.source.empty());
+    CHECK(old->request.delivery_id.empty());
+    CHECK(old->request.traceparent.empty());
+    CHECK(old->request.body == "{}");
+    std::string damaged = text;
+    damaged.replace(damaged.find(R"("source":"cmr")"), 14, R"("source":7)");
+    CHECK(decode_quarantine_entry(damaged).error().message() == "missing string field source");
+  }
+
   TEST_CASE("a damaged entry is refused, naming what is wrong") {
     CHECK(decode_quarantine_entry("nope").error().message() == "not a JSON object");
     CHECK(decode_quarantine_entry(R"({"event":"e"})").error().message() ==

@@ -1,12 +1,13 @@
 // The pipeline's path for sources beside CMR (docs/sources.md): identity from headers or the
 // body, routing by event type, schemas, records, dedup ids namespaced by source (memory and
-// markers; CMR's stay bare), dead letters naming the source.
+// markers; CMR's stay bare), dead letters and quarantine entries naming the source.
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
 #include "core/pipeline.h"
 #include "core/source_profile.h"
 #include "core/spool_codec.h"
+#include "spool/quarantine.h"
 #include "support/fakes.h"
 #include "support/samples.h"
 #include "support/signed_post.h"
@@ -45,12 +46,23 @@ std::unique_ptr<Source> make_source(std::string name, VerificationProfile profil
   return source;
 }
 
+// Keeps what the pipeline quarantines, in memory.
+class RecordingQuarantine final : public Quarantine {
+ public:
+  QuarantineResult keep(const QuarantinedRequest& request) override {
+    entries.push_back(request);
+    return QuarantineResult::kDurable;
+  }
+  std::vector<QuarantinedRequest> entries;
+};
+
 struct SourceFixture {
   FixedClock clock{kNow};
   FakePublisher publisher;
   FakeMarkerSink markers;
   FakeSpool spool;
   NullObserver observer;
+  RecordingQuarantine quarantine;
   DedupCache dedup{DedupSettings{1000, std::chrono::hours(48)}, clock};
   std::unique_ptr<SignatureVerifier> cmr_verifier =
       std::move(SignatureVerifier::create({kTestKey}, SignatureScheme::kAuto)).value();
@@ -71,6 +83,7 @@ struct SourceFixture {
                                                             .dedup = &dedup,
                                                             .markers = &markers,
                                                             .spool = &spool,
+                                                            .quarantine = &quarantine,
                                                             .sources = &sources}};
 
   static SourceTable table_of(std::unique_ptr<Source> first, std::unique_ptr<Source> second) {
@@ -283,6 +296,40 @@ TEST_SUITE("source pipeline") {
     CHECK(header_of(publisher.records[0], "cmr-source") == "gone");
     CHECK(header_of(publisher.records[0], "cmr-source-delivery-id") == "d-10");
     CHECK(header_of(publisher.records[0], "cmr-dlq-detail") == "source gone is not configured");
+  }
+
+  TEST_CASE_FIXTURE(SourceFixture,
+                    "a source's request whose record and dead letter Kafka refuses for good is "
+                    "quarantined with its source, and decided again by that source's routes") {
+    publisher.rejected_topics = {"gh.issues", TopicNames{}.deadletter};
+    const std::string body = R"({"action":"opened"})";
+    const Outcome kept = send_github("d-12", "issues", body);
+    CHECK(kept.code == OutcomeCode::kQuarantined);
+    CHECK(kept.kind == OutcomeKind::kDeadLettered);
+    REQUIRE(quarantine.entries.size() == 1);
+    REQUIRE(publisher.records.size() == 2);  // the refused record, then its refused dead letter
+    CHECK(header_of(publisher.records[1], "cmr-source") == "gh");
+    CHECK(markers.markers.empty());
+
+    // Through the file format and back, as redrive --from-quarantine reads it.
+    const auto entry = decode_quarantine_entry(encode_quarantine_entry(quarantine.entries[0]));
+    REQUIRE(entry);
+    CHECK(entry->request.source == "gh");
+    CHECK(entry->request.delivery_id == "d-12");
+    CHECK(entry->request.event_type == "issues");
+    CHECK(entry->request.signature_scheme == "github");
+    CHECK(entry->event_id == "d-12");
+
+    // What redrive --from-quarantine does with it once Kafka takes the topic.
+    publisher.rejected_topics.clear();
+    const VerifiedRequest reread = pipeline.reverify(entry->request);
+    CHECK(reread.source == gh);
+    const Outcome redriven = pipeline.publish_once(pipeline.decide(reread), reread, false);
+    CHECK(redriven.kind == OutcomeKind::kAccepted);
+    REQUIRE(publisher.records.size() == 3);
+    CHECK(publisher.records[2].topic == "gh.issues");
+    REQUIRE(markers.markers.size() == 1);
+    CHECK(markers.markers[0].event_id == "gh:d-12");
   }
 
   TEST_CASE("CMR's spool records keep format version 1; version 2 carries the source") {
