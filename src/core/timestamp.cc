@@ -1,7 +1,6 @@
 #include "core/timestamp.h"
 
 #include <charconv>
-#include <cstdio>
 #include <ctime>
 
 namespace cmr_bridge {
@@ -81,18 +80,39 @@ TimestampError check_timestamp_window(std::optional<std::string_view> header,
   return TimestampError::kNone;
 }
 
+// Calendar arithmetic only (no gmtime_r/strftime): glibc's gmtime_r takes the process-wide
+// timezone lock, and this runs several times per request on every worker thread.
 std::string format_rfc3339(std::chrono::system_clock::time_point time) {
   using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(time.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  const auto ms = floor<milliseconds>(time);
+  const auto day = floor<days>(ms);
+  const year_month_day date{day};
+  const hh_mm_ss clock{ms - day};
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ"; a year beyond 9999 takes more digits, as strftime's %Y did.
   char out[40];
-  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer,
-                static_cast<int>(ms % 1000));
-  return out;
+  char* end = out;
+  const int year = static_cast<int>(date.year());
+  if (year >= 0 && year < 1000)
+    for (int scale = 1000; scale > 1 && year < scale; scale /= 10)
+      *end++ = '0';
+  end = std::to_chars(end, out + 16, year).ptr;
+  const auto two = [&end](char separator, unsigned value) {
+    *end++ = separator;
+    *end++ = static_cast<char>('0' + value / 10);
+    *end++ = static_cast<char>('0' + value % 10);
+  };
+  two('-', static_cast<unsigned>(date.month()));
+  two('-', static_cast<unsigned>(date.day()));
+  two('T', static_cast<unsigned>(clock.hours().count()));
+  two(':', static_cast<unsigned>(clock.minutes().count()));
+  two(':', static_cast<unsigned>(clock.seconds().count()));
+  const auto millis = static_cast<unsigned>(clock.subseconds().count());
+  *end++ = '.';
+  *end++ = static_cast<char>('0' + millis / 100);
+  *end++ = static_cast<char>('0' + millis / 10 % 10);
+  *end++ = static_cast<char>('0' + millis % 10);
+  *end++ = 'Z';
+  return std::string(out, end);
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {

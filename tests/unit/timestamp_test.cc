@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <string>
+
 using namespace cmr_bridge;
 using namespace std::chrono;
 
@@ -75,5 +79,33 @@ TEST_SUITE("timestamp") {
     CHECK(format_rfc3339(system_clock::time_point(milliseconds(1709942399123))) ==
           "2024-03-08T23:59:59.123Z");
     CHECK(format_rfc3339(system_clock::time_point(seconds(0))) == "1970-01-01T00:00:00.000Z");
+  }
+
+  TEST_CASE("RFC 3339 formatting agrees with gmtime and strftime across leap days and centuries") {
+    using namespace std::chrono;
+    const auto reference = [](int64_t ms) {
+      const auto seconds_since_epoch =
+          static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+      std::tm utc{};
+      gmtime_r(&seconds_since_epoch, &utc);
+      char date[32];
+      const std::size_t n = std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &utc);
+      char out[48];
+      std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), date,
+                    static_cast<int>(((ms % 1000) + 1000) % 1000));
+      return std::string(out);
+    };
+    // Leap days (2000, 2024), a non-leap century (2100), the last millisecond of a year,
+    // before the epoch (system_clock spans 1678-2262).
+    const int64_t cases[] = {951782400000,  951868799999, 1709164800000, 4107542400000,
+                             1735689599999, -1,           -86400001,     1764504000123};
+    for (const int64_t ms : cases) {
+      CAPTURE(ms);
+      CHECK(format_rfc3339(system_clock::time_point(milliseconds(ms))) == reference(ms));
+    }
+    for (int64_t ms = 0; ms < 4102444800000; ms += 86399999 * 7 + 12345) {
+      CAPTURE(ms);
+      REQUIRE(format_rfc3339(system_clock::time_point(milliseconds(ms))) == reference(ms));
+    }
   }
 }
