@@ -84,6 +84,10 @@ struct SourceConfig {
   std::string schema_dir;  // optional: <type>.json schemas for the body
 };
 
+// Which webhook requests get an access-log line ("webhook"). Every outcome is counted in the
+// metrics whatever this says.
+enum class AccessLog { kAll, kFailures, kOff };
+
 struct Config {
   std::string config_file;  // the JSON file the settings were merged from; empty = none
   KafkaSettings kafka;
@@ -103,6 +107,7 @@ struct Config {
   std::string tls_cert_file;  // both set: the webhook listener serves HTTPS
   std::string tls_key_file;
   LogLevel log_level = LogLevel::kInfo;
+  AccessLog access_log = AccessLog::kAll;
   // Directory holding events/<event>.json; empty = the installed or source-tree default.
   std::string schema_dir;
   std::string routes_file;  // optional JSON routes file; empty = built-in table only

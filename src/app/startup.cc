@@ -125,6 +125,7 @@ WebhookServerSettings webhook_settings_for(const Config& config) {
   settings.read_timeout = config.read_timeout;
   settings.tls_cert_file = config.tls_cert_file;
   settings.tls_key_file = config.tls_key_file;
+  settings.access_log = config.access_log;
   settings.keep_alive_timeout = std::min(config.read_timeout, std::chrono::seconds(5));
   // In-flight requests wait at most one delivery timeout on Kafka; the producer flush after the
   // drain takes at most another, inside the chart's termination grace period.

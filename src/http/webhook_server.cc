@@ -254,6 +254,9 @@ struct WebhookServer::Impl {
     observer.on_outcome(outcome, latency);
     const HttpResponse response = to_http(outcome);
     write(res, response);
+    if (settings.access_log == AccessLog::kOff || (settings.access_log == AccessLog::kFailures &&
+                                                   response.status >= 200 && response.status < 300))
+      return;
     log_info("webhook",
              {{"outcome", to_string(outcome.kind)},
               {"code", to_string(outcome.code)},

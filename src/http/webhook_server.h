@@ -32,6 +32,8 @@ struct WebhookServerSettings {
   // Both set: serve HTTPS with this PEM certificate chain and key (OpenSSL).
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Which answered requests get a "webhook" log line.
+  AccessLog access_log = AccessLog::kAll;
 };
 
 class WebhookServer final : public GaugeSource {

@@ -3,7 +3,11 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <cstdio>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/pipeline.h"
 #include "core/signature.h"
@@ -47,14 +51,16 @@ struct ServerFixture {
   std::thread thread;
   std::thread admin_thread;
 
-  static WebhookServerSettings small_body_settings() {
+  static WebhookServerSettings small_body_settings(AccessLog access_log = AccessLog::kAll) {
     WebhookServerSettings settings;
+    settings.access_log = access_log;
     settings.max_body_bytes = 64 * 1024;
     settings.threads = 4;
     return settings;
   }
 
-  ServerFixture() {
+  explicit ServerFixture(WebhookServerSettings settings = small_body_settings())
+      : server{pipeline, metrics, std::move(settings)} {
     set_log_fd(-1);
     port = server.bind({"127.0.0.1", 0});
     admin_port = admin.bind({"127.0.0.1", 0});
@@ -86,9 +92,77 @@ struct ServerFixture {
   }
 };
 
+// Reads what the server logs while it lives: the log goes to a temporary file, read back by
+// lines() on the test's thread after the answers it is asked about have arrived.
+struct LogFile {
+  std::FILE* file = std::tmpfile();
+  LogFile() { set_log_fd(::fileno(file)); }
+  ~LogFile() {
+    set_log_fd(-1);
+    std::fclose(file);
+  }
+  std::vector<std::string> lines_with(std::string_view needle) const {
+    std::vector<std::string> found;
+    std::rewind(file);
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, file))
+      if (std::string_view(buffer).find(needle) != std::string_view::npos)
+        found.emplace_back(buffer);
+    return found;
+  }
+};
+
+struct AccessLogFixture {
+  explicit AccessLogFixture(AccessLog mode) : server(ServerFixture::small_body_settings(mode)) {
+    log.emplace();  // after the fixture's constructor, which silences the log
+  }
+  ServerFixture server;
+  std::optional<LogFile> log;
+
+  // One accepted (200) and one refused (401) request; returns their access-log lines.
+  std::vector<std::string> accepted_and_refused() {
+    const auto accepted = server.post_signed(kDomainOrderSuccess);
+    const auto refused = server.post(kDomainOrderSuccess, {{"cmr-x-timestamp", kTestTimestamp},
+                                                           {"cmr-x-signature", kBodyHexOtherKey}});
+    REQUIRE(accepted);
+    REQUIRE(refused);
+    CHECK(accepted->status == 200);
+    CHECK(refused->status == 401);
+    return log->lines_with(R"("msg":"webhook")");
+  }
+};
+
 }  // namespace
 
 TEST_SUITE("http") {
+  TEST_CASE("the access log has a line per answered request by default") {
+    AccessLogFixture fixture(AccessLog::kAll);
+    const auto lines = fixture.accepted_and_refused();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find(R"("outcome":"accepted")") != std::string::npos);
+    CHECK(lines[1].find(R"("status":401)") != std::string::npos);
+  }
+
+  TEST_CASE("CMR_BRIDGE_ACCESS_LOG=failures logs only the answers other than 2xx") {
+    AccessLogFixture fixture(AccessLog::kFailures);
+    const auto lines = fixture.accepted_and_refused();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find(R"("status":401)") != std::string::npos);
+    CHECK(fixture.server.publisher.count() == 1);
+  }
+
+  TEST_CASE("CMR_BRIDGE_ACCESS_LOG=off logs no request, and the metrics still count both") {
+    AccessLogFixture fixture(AccessLog::kOff);
+    CHECK(fixture.accepted_and_refused().empty());
+    const std::string scrape = fixture.server.metrics.scrape();
+    for (const char* status : {"200", "401"}) {
+      CAPTURE(status);
+      CHECK(
+          scrape.find(std::string(R"(cmr_bridge_http_requests_total{route="/webhooks",status=")") +
+                      status + "\"} 1") != std::string::npos);
+    }
+  }
+
   TEST_CASE_FIXTURE(ServerFixture, "a signed webhook answers 200 accepted with its eventId") {
     const auto res = post_signed(kDomainOrderSuccess);
     REQUIRE(res);
