@@ -7,6 +7,8 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "app/bridge.h"
@@ -84,17 +86,30 @@ bool is_conflict(const std::string& reason) {
 }
 constexpr const char* kConflictKept = "eventid_conflict records are never republished";
 
-const char* redrive_result(OutcomeKind kind) {
-  switch (kind) {
+// What became of a record or request published again (the summary's name for it) and why.
+// "dead_lettered": Kafka refused the record for good again (publish_rejected) and a new dead
+// letter holds it; "conflict": its eventId was published before with another body.
+std::pair<std::string, std::string> redrive_result(const Outcome& outcome) {
+  const std::string code(to_string(outcome.code));
+  switch (outcome.kind) {
     case OutcomeKind::kAccepted:
-      return "republished";
+      return {"republished", outcome.topic};
     case OutcomeKind::kDuplicate:
-      return "duplicate";
+      return {"duplicate", ""};
     case OutcomeKind::kDeadLettered:
-      return "conflict";
+      if (outcome.code == OutcomeCode::kEventIdConflict)
+        return {"conflict", code};
+      return {"dead_lettered", code};
+    case OutcomeKind::kRejected:
+      return {"unpublishable", outcome.message};
     default:
-      return "unavailable";
+      return {"unavailable", code + ": " + outcome.message};
   }
+}
+
+// Whether a redrive run exits 1: Kafka failed a record (it stays where it was for the next run).
+bool kafka_failed(const std::string& result) {
+  return result == "unavailable" || result == "unpublishable";
 }
 
 // The source a quarantined request came to ("cmr" for CMR's and for entries older than sources).
@@ -124,22 +139,10 @@ std::pair<std::string, std::string> redrive_quarantined(const IngestPipeline& pi
     return {dead ? "would_dead_letter" : "would_publish",
             dead ? std::string(to_string(dead->reason)) : ""};
   }
-  const Outcome outcome = pipeline.publish_once(decision, verified, false);
-  const std::string code(to_string(outcome.code));
-  switch (outcome.kind) {
-    case OutcomeKind::kAccepted:
-      return {"republished", outcome.topic};
-    case OutcomeKind::kDuplicate:
-      return {"duplicate", ""};
-    case OutcomeKind::kDeadLettered:
-      if (outcome.code == OutcomeCode::kEventIdConflict)
-        return {"conflict_kept", kConflictKept};
-      return {"dead_lettered", code};
-    case OutcomeKind::kRejected:
-      return {"unpublishable", outcome.message};
-    default:
-      return {"unavailable", code + ": " + outcome.message};
-  }
+  auto result = redrive_result(pipeline.publish_once(decision, verified, false));
+  if (result.first == "conflict")
+    return {"conflict_kept", kConflictKept};
+  return result;
 }
 
 int redrive_from_quarantine(const IngestPipeline& pipeline, const RedriveOptions& options) {
@@ -257,9 +260,8 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
           } else if (options->dry_run) {
             result = "would_publish";
           } else {
-            const Outcome outcome = pipeline.publish_once(decision, verified, false);
-            result = redrive_result(outcome.kind);
-            detail = to_string(outcome.code);
+            std::tie(result, detail) =
+                redrive_result(pipeline.publish_once(decision, verified, false));
           }
         }
         ++totals[result];
@@ -286,7 +288,10 @@ int run_redrive_command(const std::string& executable, const std::vector<std::st
               << "\n";
     return kExitRuntime;
   }
-  return totals["unavailable"] > 0 ? kExitRuntime : kExitOk;
+  for (const auto& [result, count] : totals)
+    if (kafka_failed(result) && count > 0)
+      return kExitRuntime;
+  return kExitOk;
 }
 
 }  // namespace cmr_bridge

@@ -266,6 +266,27 @@ TEST_SUITE("kafka commands") {
     CHECK(failed.out.find("unavailable=1") != std::string::npos);
     CHECK(read_topic(brokers, unwritable).empty());
 
+    // A record Kafka refuses for good (its topic's max.message.bytes is below it) goes back to
+    // the dead-letter topic: reported dead_lettered (publish_rejected), not as a conflict.
+    const std::string too_small = topic("too-small");
+    create_topic(brokers, too_small, 1, {{"max.message.bytes", "200"}});
+    std::ofstream(routes) << R"({"routes":[{"match":"domain.renewal.*","topic":")" + too_small +
+                                 R"(","key":["/orderId"]}]})";
+    const CommandResult refused = run({"redrive", "--from-offset", "2", "--until", at_ms(ts[3])},
+                                      {{"CMR_BRIDGE_ROUTES_FILE", routes.string()}});
+    CHECK_MESSAGE(refused.exit_code == 0, refused.out, refused.err);
+    CHECK(redriven_ids(refused.out) == std::vector<std::string>{"RANGE2"});
+    CHECK_MESSAGE(refused.out.find(R"("result":"dead_lettered","detail":"publish_rejected")") !=
+                      std::string::npos,
+                  refused.out);
+    CHECK(refused.out.find("dead_lettered=1") != std::string::npos);
+    CHECK(refused.out.find("conflict") == std::string::npos);
+    CHECK(read_topic(brokers, too_small).empty());
+    const auto dead_again = read_topic(brokers, topic("webhooks.deadletter"));
+    REQUIRE(dead_again.size() == ids.size() + 1);
+    CHECK(dead_again.back().headers.at("cmr-event-id") == "RANGE2");
+    CHECK(dead_again.back().headers.at("cmr-dlq-reason") == "publish_rejected");
+
     // Exit 2: usage errors, before anything is read.
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"redrive", "--since", "yesterday"},
