@@ -131,8 +131,14 @@ DecodedFrame decode_spool_frame(std::string_view bytes) {
   uint8_t scheme_length = 0;
   uint32_t body_length = 0;
   out.status = FrameStatus::kCorrupt;
-  if (!take(payload, version) || (version != kVersionPlain && version != kVersionTagged) ||
-      !take(payload, received_ms) || !take(payload, timestamp_length) ||
+  if (!take(payload, version) || version < kVersionPlain)
+    return out;
+  if (version > kVersionTagged) {
+    out.status = FrameStatus::kNewerFormat;
+    out.newer = "format version " + std::to_string(version);
+    return out;
+  }
+  if (!take(payload, received_ms) || !take(payload, timestamp_length) ||
       !take_bytes(payload, timestamp_length, out.request.timestamp) ||
       !take(payload, scheme_length) ||
       !take_bytes(payload, scheme_length, out.request.signature_scheme) ||
@@ -146,10 +152,16 @@ DecodedFrame decode_spool_frame(std::string_view bytes) {
     if (!take(payload, tag) || !take(payload, value_length))
       return out;
     std::string* field = tagged_member(out.request, tag);
-    if (field == nullptr || !field->empty() || value_length == 0 ||
-        !take_bytes(payload, value_length, *field)) {
+    if (field == nullptr) {
+      std::string ignored;
+      if (value_length == 0 || !take_bytes(payload, value_length, ignored))
+        return out;
+      out.status = FrameStatus::kNewerFormat;
+      out.newer = "field tag " + std::to_string(tag);
       return out;
     }
+    if (!field->empty() || value_length == 0 || !take_bytes(payload, value_length, *field))
+      return out;
   }
   out.request.received =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(received_ms));

@@ -149,6 +149,15 @@ Status FileSpool::recover() {
     std::size_t frames = 0;
     while (offset < bytes.size()) {
       const DecodedFrame frame = decode_spool_frame(std::string_view(bytes).substr(offset));
+      if (frame.status == FrameStatus::kNewerFormat) {
+        // A record answered "200 spooled" by a newer release: refuse to start rather than cut
+        // it (as a torn write would be) or misread it.
+        return Error("CMR_BRIDGE_SPOOL_DIR: " + path.string() + " at byte " +
+                     std::to_string(offset) + " holds a record in a newer spool format (" +
+                     frame.newer +
+                     ") than this release reads; nothing was cut. Run the release that wrote "
+                     "it until the spool drains, then this one (docs/operations.md#upgrading)");
+      }
       if (frame.status != FrameStatus::kOk)
         break;
       const bool unforwarded = id > cursor_segment_ || offset >= cursor_offset_;

@@ -126,7 +126,9 @@ TEST_SUITE("spool") {
     CHECK(old.request.tracestate.empty());
   }
 
-  TEST_CASE("a version 2 frame with an unknown, repeated or empty tag is corrupt") {
+  TEST_CASE(
+      "a version 2 frame with a repeated or empty tag is corrupt; an intact one with an unknown "
+      "tag or a higher version is a newer release's format") {
     SpooledRequest traced = request(4);
     traced.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const std::string frame = encode_spool_frame(traced);
@@ -146,8 +148,24 @@ TEST_SUITE("spool") {
     REQUIRE(payload[tag_at] == 1);
     CHECK(decode_spool_frame(reframed(payload)).status == FrameStatus::kOk);
     std::string unknown = payload;
-    unknown[tag_at] = 6;  // no release knows tag 6
-    CHECK(decode_spool_frame(reframed(unknown)).status == FrameStatus::kCorrupt);
+    unknown[tag_at] = 6;  // no release knows tag 6 yet
+    const DecodedFrame newer_tag = decode_spool_frame(reframed(unknown));
+    CHECK(newer_tag.status == FrameStatus::kNewerFormat);
+    CHECK(newer_tag.newer == "field tag 6");
+    std::string version_3 = payload;
+    version_3[0] = 3;
+    const DecodedFrame newer_version = decode_spool_frame(reframed(version_3));
+    CHECK(newer_version.status == FrameStatus::kNewerFormat);
+    CHECK(newer_version.newer == "format version 3");
+    std::string version_0 = payload;
+    version_0[0] = 0;
+    CHECK(decode_spool_frame(reframed(version_0)).status == FrameStatus::kCorrupt);
+    std::string cut_unknown = unknown.substr(0, unknown.size() - 1);  // its value is cut short
+    CHECK(decode_spool_frame(reframed(cut_unknown)).status == FrameStatus::kCorrupt);
+    // A damaged frame is corrupt whatever its tags say: the checksum is tested first.
+    std::string damaged = reframed(unknown);
+    damaged.back() = static_cast<char>(damaged.back() ^ 0x40);
+    CHECK(decode_spool_frame(damaged).status == FrameStatus::kCorrupt);
     const std::string repeated = payload + payload.substr(tag_at);
     CHECK(decode_spool_frame(reframed(repeated)).status == FrameStatus::kCorrupt);
     const std::string empty_value = payload + std::string("\x02\0\0", 3);
@@ -257,6 +275,43 @@ TEST_SUITE("spool") {
     const auto bodies = drain(*reopened);
     REQUIRE(bodies.size() == 6);
     CHECK(bodies.back() == request(5).body);
+  }
+
+  TEST_CASE(
+      "a record in a newer release's spool format stops the open, naming the segment, and "
+      "nothing is cut") {
+    TempDir dir;
+    {
+      auto spool = open_spool(dir.path);
+      for (int i = 0; i < 3; ++i)
+        REQUIRE(spool->append(request(i)) == SpoolAppendResult::kDurable);
+    }
+    fs::path segment;
+    for (const auto& e : fs::directory_iterator(dir.path)) {
+      if (e.path().extension() == ".log")
+        segment = e.path();
+    }
+    REQUIRE_FALSE(segment.empty());
+    // A newer release's record: intact, with a version this release does not know.
+    std::string frame = encode_spool_frame(request(3));
+    std::string payload = frame.substr(kSpoolFrameHeader);
+    payload[0] = 3;
+    const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                                 reinterpret_cast<const Bytef*>(payload.data()),
+                                                 static_cast<uInt>(payload.size())));
+    std::memcpy(frame.data() + 4, &crc, 4);
+    frame.replace(kSpoolFrameHeader, payload.size(), payload);
+    std::ofstream(segment, std::ios::binary | std::ios::app)
+        << frame << encode_spool_frame(request(4));
+    const auto size_before = fs::file_size(segment);
+
+    const auto refused = FileSpool::open({dir.path.string(), 1 << 20, 1 << 20});
+    REQUIRE_FALSE(refused);
+    const std::string message = refused.error().message();
+    CHECK(message.find("CMR_BRIDGE_SPOOL_DIR") != std::string::npos);
+    CHECK(message.find(segment.string()) != std::string::npos);
+    CHECK(message.find("newer spool format (format version 3)") != std::string::npos);
+    CHECK(fs::file_size(segment) == size_before);
   }
 
   TEST_CASE("segments rotate and forwarded ones are deleted") {
