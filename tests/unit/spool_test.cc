@@ -83,6 +83,18 @@ std::vector<std::string> drain(FileSpool& spool) {
   return bodies;
 }
 
+// A frame around `payload` with a correct length and checksum (a changed payload re-framed).
+std::string reframed(const std::string& payload) {
+  std::string out(kSpoolFrameHeader, '\0');
+  const auto length = static_cast<uint32_t>(payload.size());
+  const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
+                                               reinterpret_cast<const Bytef*>(payload.data()),
+                                               static_cast<uInt>(payload.size())));
+  std::memcpy(out.data(), &length, 4);
+  std::memcpy(out.data() + 4, &crc, 4);
+  return out + payload;
+}
+
 }  // namespace
 
 TEST_SUITE("spool") {
@@ -132,17 +144,6 @@ TEST_SUITE("spool") {
     SpooledRequest traced = request(4);
     traced.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const std::string frame = encode_spool_frame(traced);
-    // Re-frames a changed payload with a correct length and checksum.
-    const auto reframed = [](std::string payload) {
-      std::string out(kSpoolFrameHeader, '\0');
-      const auto length = static_cast<uint32_t>(payload.size());
-      const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
-                                                   reinterpret_cast<const Bytef*>(payload.data()),
-                                                   static_cast<uInt>(payload.size())));
-      std::memcpy(out.data(), &length, 4);
-      std::memcpy(out.data() + 4, &crc, 4);
-      return out + payload;
-    };
     const std::string payload = frame.substr(kSpoolFrameHeader);
     const std::size_t tag_at = payload.size() - traced.traceparent.size() - 3;
     REQUIRE(payload[tag_at] == 1);
@@ -293,14 +294,9 @@ TEST_SUITE("spool") {
     }
     REQUIRE_FALSE(segment.empty());
     // A newer release's record: intact, with a version this release does not know.
-    std::string frame = encode_spool_frame(request(3));
-    std::string payload = frame.substr(kSpoolFrameHeader);
+    std::string payload = encode_spool_frame(request(3)).substr(kSpoolFrameHeader);
     payload[0] = 3;
-    const auto crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0),
-                                                 reinterpret_cast<const Bytef*>(payload.data()),
-                                                 static_cast<uInt>(payload.size())));
-    std::memcpy(frame.data() + 4, &crc, 4);
-    frame.replace(kSpoolFrameHeader, payload.size(), payload);
+    const std::string frame = reframed(payload);
     std::ofstream(segment, std::ios::binary | std::ios::app)
         << frame << encode_spool_frame(request(4));
     const auto size_before = fs::file_size(segment);
