@@ -144,11 +144,14 @@ ssize_t ConnectionStream::read(char* ptr, std::size_t size) {
     return -1;
   if (size == 0)
     return 0;
-  if (Clock::now() >= deadline_) {
-    failure_ = ReadFailure::kDeadline;
-    return -1;
-  }
   if (buffer_begin_ == buffer_end_) {
+    // The deadline is checked before each trip to the socket, not per call: cpp-httplib reads
+    // the request line and headers one byte per call, and bytes already buffered arrived in
+    // time. A trickling client still meets it here, at its next refill.
+    if (Clock::now() >= deadline_) {
+      failure_ = ReadFailure::kDeadline;
+      return -1;
+    }
     const ssize_t received = receive_into_buffer();
     if (received <= 0)
       return received;
