@@ -453,8 +453,8 @@ std::vector<Setting> build_table() {
                                                                {"off", AccessLog::kOff}}),
        "Which webhook requests get a `webhook` log line (at `info`): `all`; `failures`, the "
        "answers other than 2xx (refusals, Kafka failures, 429/503); or `off`. Every answer is "
-       "counted in the outcome metrics either way. One line costs one `write` "
-       "system call, about 2 % of the CPU per accepted event (docs/performance.md)."},
+       "counted in the outcome metrics either way. For log volume: one line per request "
+       "(~300 bytes); its CPU cost is within the noise (docs/performance.md)."},
       {"CMR_BRIDGE_CONFIG_FILE", text([](auto& c) -> auto& { return c.config_file; }),
        "JSON file with any of these settings: keys are the variable names with or without "
        "`CMR_BRIDGE_`, any case (`\"kafka_brokers\"`); values are strings, numbers, booleans or "
