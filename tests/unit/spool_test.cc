@@ -67,6 +67,16 @@ int failed_sync() {
   return -1;
 }
 
+// The spool's segment file with the highest name (the one appended to), or empty.
+fs::path last_segment(const fs::path& dir) {
+  fs::path last;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".log" && (last.empty() || e.path().filename() > last.filename()))
+      last = e.path();
+  }
+  return last;
+}
+
 std::size_t segment_files(const fs::path& dir) {
   std::size_t count = 0;
   for (const auto& e : fs::directory_iterator(dir))
@@ -261,11 +271,7 @@ TEST_SUITE("spool") {
       for (int i = 0; i < 5; ++i)
         spool->append(request(i));
     }
-    fs::path segment;
-    for (const auto& e : fs::directory_iterator(dir.path)) {
-      if (e.path().extension() == ".log")
-        segment = e.path();
-    }
+    const fs::path segment = last_segment(dir.path);
     REQUIRE_FALSE(segment.empty());
     const std::string half = encode_spool_frame(request(99)).substr(0, 20);
     std::ofstream(segment, std::ios::binary | std::ios::app) << half;
@@ -287,11 +293,7 @@ TEST_SUITE("spool") {
       for (int i = 0; i < 3; ++i)
         REQUIRE(spool->append(request(i)) == SpoolAppendResult::kDurable);
     }
-    fs::path segment;
-    for (const auto& e : fs::directory_iterator(dir.path)) {
-      if (e.path().extension() == ".log")
-        segment = e.path();
-    }
+    const fs::path segment = last_segment(dir.path);
     REQUIRE_FALSE(segment.empty());
     // A newer release's record: intact, with a version this release does not know.
     std::string payload = encode_spool_frame(request(3)).substr(kSpoolFrameHeader);
@@ -482,11 +484,7 @@ TEST_SUITE("spool") {
     auto spool = open_spool(dir.path);
     for (int i = 0; i < 3; ++i)
       REQUIRE(spool->append(request(i)) == SpoolAppendResult::kDurable);
-    fs::path segment;
-    for (const auto& e : fs::directory_iterator(dir.path)) {
-      if (e.path().extension() == ".log")
-        segment = e.path();
-    }
+    const fs::path segment = last_segment(dir.path);
     const std::size_t frame = encode_spool_frame(request(0)).size();
     {
       std::fstream file(segment, std::ios::binary | std::ios::in | std::ios::out);
