@@ -14,6 +14,7 @@
 
 #include "core/spool_codec.h"
 #include "log/logger.h"
+#include "spool/durable_io.h"
 
 namespace cmr_bridge {
 namespace fs = std::filesystem;
@@ -21,19 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 constexpr const char* kCursorFile = "cursor";
 constexpr uint64_t kCursorSyncEvery = 64;
-
-bool write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 bool read_exact(int fd, std::size_t offset, std::size_t size, std::string& out) {
   out.resize(size);
@@ -48,15 +36,6 @@ bool read_exact(int fd, std::size_t offset, std::size_t size, std::string& out) 
     done += static_cast<std::size_t>(n);
   }
   return true;
-}
-
-bool fsync_directory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0)
-    return false;
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  return synced;
 }
 
 std::optional<uint64_t> segment_id(const fs::path& path) {
@@ -322,7 +301,7 @@ SpoolAppendResult FileSpool::append(const SpooledRequest& request) {
       break;
     }
     Segment& current = segments_.back();
-    if (!write_all(writer_->fd, frame.data(), frame.size())) {
+    if (!write_all(writer_->fd, frame)) {
       // Leave no partial frame behind (ENOSPC mid-write); recovery would cut it anyway.
       if (::ftruncate(writer_->fd, static_cast<off_t>(current.size)) != 0) {
         log_warn("spool truncate after failed write failed", {{"segment", current.path}});
@@ -495,7 +474,7 @@ void FileSpool::write_cursor(bool durable) {
   FileHandle handle(fd);
   const std::string text =
       std::to_string(cursor_segment_) + " " + std::to_string(cursor_offset_) + "\n";
-  if (!write_all(fd, text.data(), text.size()))
+  if (!write_all(fd, text))
     return;
   if (durable)
     ::fdatasync(fd);

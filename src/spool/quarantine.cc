@@ -17,6 +17,7 @@
 #include "core/source.h"
 #include "core/timestamp.h"
 #include "log/logger.h"
+#include "spool/durable_io.h"
 
 namespace cmr_bridge {
 namespace fs = std::filesystem;
@@ -25,31 +26,9 @@ namespace {
 constexpr std::string_view kPrefix = "q-";
 constexpr std::string_view kSuffix = ".json";
 
-// Writes all of `data` to `fd`; false with errno set on failure.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0 && errno == EINTR)
-      continue;
-    if (written <= 0)
-      return false;
-    data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
-
 // The source a request came to, as files and logs name it ("cmr" for CMR's).
 std::string_view source_of(const SpooledRequest& request) {
   return request.source.empty() ? kCmrSourceName : std::string_view(request.source);
-}
-
-bool fsync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  return synced;
 }
 
 }  // namespace
@@ -226,8 +205,8 @@ QuarantineResult FileQuarantine::keep(const QuarantinedRequest& request) {
   const int error = errno;
   if (fd >= 0)
     written = (::close(fd) == 0) && written;
-  written = written && ::rename(temporary.c_str(), path.c_str()) == 0 &&
-            fsync_path(settings_.dir, O_RDONLY | O_DIRECTORY);
+  written =
+      written && ::rename(temporary.c_str(), path.c_str()) == 0 && fsync_directory(settings_.dir);
   if (!written) {
     ::unlink(temporary.c_str());
     log_error(
