@@ -14,6 +14,7 @@
 #include "kafka/record_size.h"
 #include "kafka/topic_provisioner.h"
 #include "log/logger.h"
+#include "log/thread_name.h"
 #include "metrics/prometheus_observer.h"
 #include "spool/file_spool.h"
 #include "spool/quarantine.h"
@@ -28,8 +29,10 @@ namespace {
 template <typename Server>
 class ServingThread {
  public:
-  explicit ServingThread(Server& server)
-      : server_(server), thread_([this] {
+  // `name`: the thread's name (log/thread_name.h).
+  ServingThread(Server& server, const char* name)
+      : server_(server), thread_([this, name] {
+          name_this_thread(name);
           server_.serve();
           returned_.store(true);
         }) {}
@@ -379,8 +382,9 @@ Result<ListeningPorts> Bridge::listen() {
   ports.admin = parts.admin->bind(config.admin_listen);
   if (ports.admin < 0)
     return cannot_listen("CMR_BRIDGE_ADMIN_LISTEN", config.admin_listen);
-  parts.webhook_thread = std::make_unique<ServingThread<WebhookServer>>(*parts.webhook);
-  parts.admin_thread = std::make_unique<ServingThread<AdminServer>>(*parts.admin);
+  parts.webhook_thread =
+      std::make_unique<ServingThread<WebhookServer>>(*parts.webhook, "http-poller");
+  parts.admin_thread = std::make_unique<ServingThread<AdminServer>>(*parts.admin, "admin-http");
   return ports;
 }
 

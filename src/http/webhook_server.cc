@@ -22,6 +22,7 @@
 #include "http/connection_stream.h"
 #include "http/status_table.h"
 #include "log/logger.h"
+#include "log/thread_name.h"
 
 namespace cmr_bridge {
 namespace {
@@ -719,7 +720,10 @@ struct WebhookServer::Impl {
     running.store(true);
     std::vector<std::thread> workers;
     for (std::size_t i = 0; i < std::max<std::size_t>(settings.threads, 1); ++i)
-      workers.emplace_back([this] { worker(); });
+      workers.emplace_back([this] {
+        name_this_thread("http-worker");
+        worker();
+      });
     poll_connections();
     {
       std::lock_guard lock(mutex);

@@ -16,6 +16,7 @@
 #include "kafka/kafka_client.h"
 #include "kafka/rdkafka_handles.h"
 #include "log/logger.h"
+#include "log/thread_name.h"
 
 namespace cmr_bridge {
 
@@ -174,7 +175,10 @@ Result<std::unique_ptr<DedupTopicReader>> DedupTopicReader::create(const KafkaSe
   auto impl = std::make_unique<Impl>(std::move(topic), std::move(own_writer_id), cache);
   impl->consumer = std::move(consumer).value();
   std::unique_ptr<DedupTopicReader> reader(new DedupTopicReader(std::move(impl)));
-  reader->impl_->thread = std::thread([r = reader.get()] { r->run(); });
+  reader->impl_->thread = std::thread([r = reader.get()] {
+    name_this_thread("dedup-reader");
+    r->run();
+  });
   return reader;
 }
 

@@ -10,6 +10,7 @@
 #include "kafka/rdkafka_handles.h"
 #include "kafka/record_size.h"
 #include "log/logger.h"
+#include "log/thread_name.h"
 
 namespace cmr_bridge {
 namespace {
@@ -236,11 +237,13 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::create(const ProducerSet
   std::atomic<bool>* reachable = &publisher->reachable_;
 
   state->poller = std::thread([state] {
+    name_this_thread("kafka-reports");
     while (!state->stopping.load(std::memory_order_acquire)) {
       rd_kafka_poll(state->handle.get(), 100);
     }
   });
   state->prober = std::thread([state, reachable] {
+    name_this_thread("kafka-probe");
     bool last = false;
     bool first = true;
     while (!state->stopping.load(std::memory_order_acquire)) {

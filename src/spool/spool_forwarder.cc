@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "log/logger.h"
+#include "log/thread_name.h"
 
 namespace cmr_bridge {
 namespace {
@@ -55,8 +56,14 @@ SpoolForwarder::SpoolForwarder(FileSpool& spool, const IngestPipeline& pipeline,
     : spool_(spool), pipeline_(pipeline), settings_(std::move(settings)) {
   settings_.window = std::max<std::size_t>(settings_.window, 1);
   for (std::size_t i = 0; i < settings_.window; ++i)
-    workers_.emplace_back([this] { work(); });
-  dispatcher_ = std::thread([this] { run(); });
+    workers_.emplace_back([this] {
+      name_this_thread("spool-forward");
+      work();
+    });
+  dispatcher_ = std::thread([this] {
+    name_this_thread("spool-dispatch");
+    run();
+  });
 }
 
 SpoolForwarder::~SpoolForwarder() {
