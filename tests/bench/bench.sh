@@ -639,6 +639,21 @@ stage_section() {
     echo "| $stage | $pct % | $(printf '%.1f' "$(calc "$pct / 100 * ${cpu/-/0}")") |"
   done < <(profile_stages)
   echo
+  local measured="bridge_c$RATIO_CONNECTIONS"
+  if grep -q '^thread_role=' "$WORK/$measured.summary" 2>/dev/null; then
+    echo "By thread, from /proc over the measured $RATIO_CONNECTIONS-connection point (no perf attached:"
+    echo "$(get "$measured" throughput_rps) ok/s, $(get "$measured" service_cpu_ms_per_1k) µs of CPU per event). A role is the bridge's threads of one"
+    echo "name (librdkafka's are \`rdk:*\`); the kernel counts CPU in ticks, so a role's share is"
+    echo "approximate:"
+    echo
+    echo "| thread role | threads | CPU µs per event | context switches per event |"
+    echo "|---|---|---|---|"
+    sed -n 's/^thread_role=//p' "$WORK/$measured.summary" | sort -k2,2 -rn |
+      while read -r role role_cpu role_switches role_threads; do
+        echo "| $role | $role_threads | $role_cpu | $role_switches |"
+      done
+    echo
+  fi
   echo "Physical floor (\`cmr_bridge_loadgen floor\`: the same bodies, avg $(sed -n 's/^avg_body_bytes=//p' "$WORK/floor.summary") B, one thread, no I/O):"
   echo "HMAC-SHA256 of the body $(printf '%.2f' "$(sed -n 's/^hmac_us_per_event=//p' "$WORK/floor.summary")") µs + one JSON parse $(printf '%.2f' "$(sed -n 's/^json_parse_us_per_event=//p' "$WORK/floor.summary")") µs = **$(printf '%.2f' "$(sed -n 's/^floor_us_per_event=//p' "$WORK/floor.summary")") µs per event**."
   echo

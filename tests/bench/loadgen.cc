@@ -226,8 +226,8 @@ struct ProcCpu {
   double seconds = -1;  // utime + stime, -1 when unreadable
 };
 
-ProcCpu process_cpu(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+ProcCpu process_cpu_of(const std::filesystem::path& stat) {
+  std::ifstream in(stat);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto paren = text.rfind(')');
   if (paren == std::string::npos)
@@ -244,6 +244,10 @@ ProcCpu process_cpu(int pid) {
       stime = std::stoull(field);
   }
   return {static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK))};
+}
+
+ProcCpu process_cpu(int pid) {
+  return process_cpu_of("/proc/" + std::to_string(pid) + "/stat");
 }
 
 struct MachineCpu {
@@ -287,24 +291,62 @@ std::optional<long> status_field_kb(int pid, const std::string& name) {
   return std::nullopt;
 }
 
-// Context switches of every thread of `pid` (voluntary + involuntary), -1 when unreadable.
-int64_t context_switches(int pid) {
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  std::error_code error;
+// Context switches (voluntary + involuntary) of one thread, from /proc/<pid>/task/<tid>/status.
+int64_t task_context_switches(const std::filesystem::path& task) {
+  std::ifstream in(task / "status");
+  std::string line;
   int64_t total = 0;
   bool any = false;
-  for (const auto& task : std::filesystem::directory_iterator(dir, error)) {
-    std::ifstream in(task.path() / "status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
-          line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
-        total += std::stoll(line.substr(line.find(':') + 1));
-        any = true;
-      }
+  while (std::getline(in, line)) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
+        line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+      total += std::stoll(line.substr(line.find(':') + 1));
+      any = true;
     }
   }
   return any ? total : -1;
+}
+
+// What one role of the service's threads (its threads of one name) used so far.
+struct ThreadRole {
+  double cpu = 0;        // seconds, utime + stime
+  int64_t switches = 0;  // voluntary + involuntary
+  int threads = 0;       // alive at the snapshot
+};
+
+// A thread's role: its name (cmr-bridge names its threads, log/thread_name.h), with librdkafka's
+// per-broker threads ("rdk:broker1", "rdk:broker-1") folded into one.
+std::string thread_role(const std::filesystem::path& task) {
+  std::ifstream in(task / "comm");
+  std::string name;
+  std::getline(in, name);
+  if (name.rfind("rdk:broker", 0) == 0)
+    return "rdk:broker";
+  return name.empty() ? "?" : name;
+}
+
+// Every thread of `pid`, grouped by role. Threads that exit between two snapshots are missed.
+std::map<std::string, ThreadRole> thread_roles(int pid) {
+  std::map<std::string, ThreadRole> roles;
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    ThreadRole& role = roles[thread_role(task.path())];
+    role.cpu += process_cpu_of(task.path() / "stat").seconds;
+    role.switches += std::max<int64_t>(task_context_switches(task.path()), 0);
+    ++role.threads;
+  }
+  return roles;
+}
+
+// Context switches of every thread of `pid`, -1 when unreadable.
+int64_t context_switches(const std::map<std::string, ThreadRole>& roles) {
+  if (roles.empty())
+    return -1;
+  int64_t total = 0;
+  for (const auto& [name, role] : roles)
+    total += role.switches;
+  return total;
 }
 
 // TcpExt ListenOverflows from /proc/net/netstat (machine-wide): connections dropped because a
@@ -339,6 +381,7 @@ bool reset_peak_rss(int pid) {
 struct Snapshot {
   double service_cpu = -1;
   int64_t service_switches = -1;
+  std::map<std::string, ThreadRole> service_threads;
   int64_t overflows = -1;
   std::vector<double> other_cpu;
   MachineCpu machine;
@@ -350,7 +393,8 @@ Snapshot snapshot(const Options& o) {
   Snapshot s;
   if (o.observe_pid) {
     s.service_cpu = process_cpu(o.observe_pid).seconds;
-    s.service_switches = context_switches(o.observe_pid);
+    s.service_threads = thread_roles(o.observe_pid);
+    s.service_switches = context_switches(s.service_threads);
   }
   s.overflows = listen_overflows();
   for (const auto& [name, pid] : o.cpu_pids)
@@ -725,6 +769,19 @@ int run(const Options& o) {
           1);
     r.add("service_peak_rss_reset", rss_reset ? std::string("yes") : std::string("no"));
     r.add_int("service_threads", threads_now ? static_cast<uint64_t>(*threads_now) : 0);
+    // Per thread role over the window: "thread_role=NAME CPU_US_PER_EVENT SWITCHES_PER_EVENT
+    // THREADS", one line per role alive at the end.
+    for (const auto& [name, role] : after.service_threads) {
+      const auto earlier = before.service_threads.find(name);
+      const ThreadRole zero;
+      const ThreadRole& at_start = earlier == before.service_threads.end() ? zero : earlier->second;
+      char line[160];
+      std::snprintf(line, sizeof line, "%s %.1f %.2f %d", name.c_str(),
+                    (role.cpu - at_start.cpu) * 1e6 * per_k / 1000.0,
+                    static_cast<double>(role.switches - at_start.switches) * per_k / 1000.0,
+                    role.threads);
+      r.add("thread_role", std::string(line));
+    }
   }
   for (std::size_t i = 0; i < o.cpu_pids.size(); ++i) {
     const double cpu = after.other_cpu[i] - before.other_cpu[i];
