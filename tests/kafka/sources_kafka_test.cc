@@ -23,6 +23,7 @@
 #include "support/bridge_process.h"
 #include "support/fakes.h"
 #include "support/kafka_reader.h"
+#include "support/provider_vectors.h"
 #include "support/samples.h"
 #include "support/signed_post.h"
 
@@ -31,18 +32,6 @@ using namespace cmr_bridge::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The Standard Webhooks reference libraries' test vector (issue 16).
-const std::string kVectorSecret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const std::string kVectorId = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
-const std::string kVectorTimestamp = "1649367553";
-const std::string kVectorBody = R"({"email":"test@example.com","username":"test_user"})";
-const std::string kVectorSignature = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
-// GitHub's documented example.
-const std::string kGithubSecret = "It's a Secret to Everybody";
-const std::string kGithubBody = "Hello, World!";
-const std::string kGithubSignature =
-    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
 const std::string kAcmeSecondKey = "whsec_c2Vjb25kLWFjbWUta2V5LWZvci1yb3RhdGlvbg==";
 const std::string kGithubSecondKey = "second github secret";
@@ -149,8 +138,8 @@ struct SourcesFixture {
         {"CMR_BRIDGE_TOPIC_PARTITIONS", "2"},
         {"CMR_BRIDGE_DELIVERY_TIMEOUT_MS", "5000"},
         {"CMR_BRIDGE_CONFIG_FILE", config_path},
-        {"ACME_WEBHOOK_KEYS", kVectorSecret + "," + kAcmeSecondKey},
-        {"GH_WEBHOOK_KEYS", kGithubSecret + "," + kGithubSecondKey},
+        {"ACME_WEBHOOK_KEYS", kStandardWebhooksSecret + "," + kAcmeSecondKey},
+        {"GH_WEBHOOK_KEYS", kGithubExampleSecret + "," + kGithubSecondKey},
     };
   }
 
@@ -226,7 +215,7 @@ TEST_SUITE("kafka sources") {
     // a live process refuses it as stale: see the pure-clock test below).
     const std::string acme_id = "msg_" + run;
     const std::string acme = acme_body("user.created");
-    const auto acme_signed = acme_headers(kVectorSecret, acme_id, acme);
+    const auto acme_signed = acme_headers(kStandardWebhooksSecret, acme_id, acme);
     expect("acme: vector key", answer_of(post_to(port, "acme", acme_signed, acme)), "200 accepted");
     expect("acme: duplicate", answer_of(post_to(port, "acme", acme_signed, acme)), "200 duplicate");
     const std::string acme_rotated = "msg_rot_" + run;
@@ -240,17 +229,18 @@ TEST_SUITE("kafka sources") {
                acme)),
            "401 signature_mismatch");
     expect("acme: stale timestamp",
-           answer_of(post_to(port, "acme",
-                             signed_headers(VerificationProfile::kStandardWebhooks, kVectorSecret,
-                                            "msg_s_" + run, unix_seconds_from_now(-301s), acme),
-                             acme)),
+           answer_of(post_to(
+               port, "acme",
+               signed_headers(VerificationProfile::kStandardWebhooks, kStandardWebhooksSecret,
+                              "msg_s_" + run, unix_seconds_from_now(-301s), acme),
+               acme)),
            "401 timestamp_expired");
     expect("acme: the test vector as published (2022)",
            answer_of(post_to(port, "acme",
-                             {{"webhook-id", kVectorId},
-                              {"webhook-timestamp", kVectorTimestamp},
-                              {"webhook-signature", kVectorSignature}},
-                             kVectorBody)),
+                             {{"webhook-id", kStandardWebhooksId},
+                              {"webhook-timestamp", kStandardWebhooksTimestamp},
+                              {"webhook-signature", kStandardWebhooksSignature}},
+                             kStandardWebhooksBody)),
            "401 timestamp_expired");
     const auto acme_events = events_with_id(brokers, "acme.events", acme_id);
     REQUIRE(acme_events.size() == 1);
@@ -265,7 +255,7 @@ TEST_SUITE("kafka sources") {
     // JSON) verifies and is dead-lettered naming the source.
     const std::string delivery = "72d3162e-cc78-11e3-81ab-" + run;
     const std::string push = R"({"ref":"refs/heads/main","after":"abc"})";
-    const auto gh_signed = github_headers(kGithubSecret, delivery, "push", push);
+    const auto gh_signed = github_headers(kGithubExampleSecret, delivery, "push", push);
     expect("gh: vector secret", answer_of(post_to(port, "gh", gh_signed, push)), "200 accepted");
     expect("gh: duplicate", answer_of(post_to(port, "gh", gh_signed, push)), "200 duplicate");
     const std::string gh_rotated = "rot-" + delivery;
@@ -279,10 +269,10 @@ TEST_SUITE("kafka sources") {
            "401 signature_mismatch");
     expect("gh: the test vector (Hello, World!)",
            answer_of(post_to(port, "gh",
-                             {{"X-Hub-Signature-256", kGithubSignature},
+                             {{"X-Hub-Signature-256", kGithubExampleSignature},
                               {"X-GitHub-Delivery", "vector-" + delivery},
                               {"X-GitHub-Event", "ping"}},
-                             kGithubBody)),
+                             kGithubExampleBody)),
            "200 dead_lettered");
     const auto gh_events = events_with_id(brokers, "gh.events", delivery);
     REQUIRE(gh_events.size() == 1);
@@ -328,13 +318,14 @@ TEST_SUITE("kafka sources") {
 
     // One id sent by all three sources: three events, one per source.
     const std::string shared = "shared-" + run;
-    expect("acme: the shared id",
-           answer_of(post_to(port, "acme", acme_headers(kVectorSecret, shared, acme), acme)),
-           "200 accepted");
     expect(
-        "gh: the shared id",
-        answer_of(post_to(port, "gh", github_headers(kGithubSecret, shared, "push", push), push)),
+        "acme: the shared id",
+        answer_of(post_to(port, "acme", acme_headers(kStandardWebhooksSecret, shared, acme), acme)),
         "200 accepted");
+    expect("gh: the shared id",
+           answer_of(post_to(port, "gh", github_headers(kGithubExampleSecret, shared, "push", push),
+                             push)),
+           "200 accepted");
     const std::string shared_charge = stripe_body(shared, "charge.succeeded");
     expect(
         "pay: the shared id",
@@ -350,17 +341,18 @@ TEST_SUITE("kafka sources") {
   TEST_CASE_FIXTURE(SourcesFixture, "the GitHub test vector verifies; its body is dead-lettered") {
     auto bridge = start(env());
     const std::string delivery = "vector-" + run;
-    const HeaderList headers = {{"X-Hub-Signature-256", kGithubSignature},
+    const HeaderList headers = {{"X-Hub-Signature-256", kGithubExampleSignature},
                                 {"X-GitHub-Delivery", delivery},
                                 {"X-GitHub-Event", "ping"}};
-    const auto res = post_to(bridge->port(), "gh", headers, kGithubBody);
+    const auto res = post_to(bridge->port(), "gh", headers, kGithubExampleBody);
     REQUIRE(res);
     CHECK(res->status == 200);
     CHECK(res->body.find("invalid_json") != std::string::npos);
     bool found = false;
     for (const auto& record : read_topic(brokers, topic("webhooks.deadletter"))) {
       const auto source = record.headers.find("cmr-source");
-      if (record.value == kGithubBody && source != record.headers.end() && source->second == "gh") {
+      if (record.value == kGithubExampleBody && source != record.headers.end() &&
+          source->second == "gh") {
         found = true;
         CHECK(record.headers.at("cmr-dlq-reason") == "invalid_json");
         CHECK(record.headers.at("cmr-source-delivery-id") == delivery);
@@ -385,7 +377,7 @@ TEST_SUITE("kafka sources") {
     CHECK(answer_of(post_to(port, "pay", stripe_headers("whsec_not_it", charge), charge)) ==
           "401 signature_mismatch");
     // A request signed for another source's keys is refused too.
-    CHECK(answer_of(post_to(port, "pay", stripe_headers(kGithubSecret, charge), charge)) ==
+    CHECK(answer_of(post_to(port, "pay", stripe_headers(kGithubExampleSecret, charge), charge)) ==
           "401 signature_mismatch");
     for (const char* name : {"acme.events", "gh.events", "pay.other.events"})
       CHECK(events_with_id(brokers, topic(name), id).empty());
@@ -399,11 +391,13 @@ TEST_SUITE("kafka sources") {
     const int port = bridge->port();
     const std::string acme = acme_body("user.created");
     const std::string id = "time-" + run;
-    const auto stale_acme = signed_headers(VerificationProfile::kStandardWebhooks, kVectorSecret,
-                                           id, unix_seconds_from_now(-301s), acme);
+    const auto stale_acme =
+        signed_headers(VerificationProfile::kStandardWebhooks, kStandardWebhooksSecret, id,
+                       unix_seconds_from_now(-301s), acme);
     CHECK(answer_of(post_to(port, "acme", stale_acme, acme)) == "401 timestamp_expired");
-    const auto future_acme = signed_headers(VerificationProfile::kStandardWebhooks, kVectorSecret,
-                                            id, unix_seconds_from_now(301s), acme);
+    const auto future_acme =
+        signed_headers(VerificationProfile::kStandardWebhooks, kStandardWebhooksSecret, id,
+                       unix_seconds_from_now(301s), acme);
     CHECK(answer_of(post_to(port, "acme", future_acme, acme)) == "401 timestamp_in_future");
     const std::string charge = stripe_body(id, "charge.succeeded");
     CHECK(answer_of(post_to(port, "pay", stripe_headers(kStripeKey, charge, -301s), charge)) ==
@@ -447,13 +441,13 @@ TEST_SUITE("kafka sources") {
     const int port = bridge->port();
     const std::string id = "shared-" + run;
     const std::string acme = acme_body("user.created");
-    CHECK(answer_of(post_to(port, "acme", acme_headers(kVectorSecret, id, acme), acme)) ==
+    CHECK(answer_of(post_to(port, "acme", acme_headers(kStandardWebhooksSecret, id, acme), acme)) ==
           "200 accepted");
-    CHECK(answer_of(post_to(port, "acme2", acme_headers(kVectorSecret, id, acme), acme)) ==
-          "200 accepted");
+    CHECK(answer_of(post_to(port, "acme2", acme_headers(kStandardWebhooksSecret, id, acme),
+                            acme)) == "200 accepted");
     const std::string push = R"({"ref":"refs/heads/shared"})";
-    CHECK(answer_of(post_to(port, "gh", github_headers(kGithubSecret, id, "push", push), push)) ==
-          "200 accepted");
+    CHECK(answer_of(post_to(port, "gh", github_headers(kGithubExampleSecret, id, "push", push),
+                            push)) == "200 accepted");
     const std::string charge = stripe_body(id, "charge.succeeded");
     CHECK(answer_of(post_to(port, "pay", stripe_headers(kStripeKey, charge), charge)) ==
           "200 accepted");
@@ -477,8 +471,8 @@ TEST_SUITE("kafka sources") {
     producer.kafka.brokers = brokers;
     auto publisher = KafkaPublisher::create(producer);
     REQUIRE(publisher);
-    auto verifier = make_profile_verifier(VerificationProfile::kStandardWebhooks, {kVectorSecret},
-                                          std::chrono::seconds(300));
+    auto verifier = make_profile_verifier(VerificationProfile::kStandardWebhooks,
+                                          {kStandardWebhooksSecret}, std::chrono::seconds(300));
     REQUIRE(verifier);
     Source source;
     source.name = "vector";
@@ -497,25 +491,25 @@ TEST_SUITE("kafka sources") {
                                        .publisher = **publisher,
                                        .clock = clock,
                                        .observer = observer});
-    const HeaderList headers = {{"webhook-id", kVectorId},
-                                {"webhook-timestamp", kVectorTimestamp},
-                                {"webhook-signature", kVectorSignature},
+    const HeaderList headers = {{"webhook-id", kStandardWebhooksId},
+                                {"webhook-timestamp", kStandardWebhooksTimestamp},
+                                {"webhook-signature", kStandardWebhooksSignature},
                                 {"x-event-type", "user.signup"}};
     const HeaderListView view(headers);
     WebhookRequest request;
-    request.body = kVectorBody;
+    request.body = kStandardWebhooksBody;
     request.source = &source;
     request.headers = &view;
     const Outcome outcome = pipeline.handle(request);
     CHECK(outcome.kind == OutcomeKind::kAccepted);
-    CHECK(outcome.event_id == kVectorId);
+    CHECK(outcome.event_id == kStandardWebhooksId);
     CHECK(outcome.topic == topic);
     const auto records = read_topic(brokers, topic);
     REQUIRE(records.size() == 1);
     CHECK(records[0].key == "test_user");
     rapidjson::Document event;
     event.Parse(records[0].value.c_str());
-    CHECK(string_field(event, "id") == kVectorId);
+    CHECK(string_field(event, "id") == kStandardWebhooksId);
     CHECK(string_field(event, "type") == "user.signup");
     CHECK(string_field(event, "source") == "https://sender.example");
     CHECK(string_field(event, "time") == "2022-04-07T21:39:13.000Z");

@@ -5,26 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "support/provider_vectors.h"
+
 using namespace cmr_bridge;
+using namespace cmr_bridge::test;
 using std::chrono::seconds;
 using std::chrono::system_clock;
 
 namespace {
 
-// Standard Webhooks reference libraries' vector.
-const std::string kSwKey = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const std::string kSwId = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
-const std::string kSwTimestamp = "1649367553";
-const std::string kSwBody = R"({"email":"test@example.com","username":"test_user"})";
-const std::string kSwSignature = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
 // Another valid Standard Webhooks key (base64 of "another-sw-key-bytes").
 const std::string kSwOtherKey = "whsec_YW5vdGhlci1zdy1rZXktYnl0ZXM=";
-
-// GitHub's documented vector.
-const std::string kGhKey = "It's a Secret to Everybody";
-const std::string kGhBody = "Hello, World!";
-const std::string kGhSignature =
-    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
 // Stripe: no published vector; this one is cross-checked with Python's hmac:
 //   python3 -c "import hmac,hashlib; print(hmac.new(b'whsec_test_stripe_secret',
@@ -53,9 +44,11 @@ ProfileCheck check(const ProfileVerifier& v, const HeaderList& headers, std::str
   return v.verify(view, body, now);
 }
 
-HeaderList sw_headers(const std::string& signature, const std::string& timestamp = kSwTimestamp) {
-  return {
-      {"webhook-id", kSwId}, {"webhook-timestamp", timestamp}, {"webhook-signature", signature}};
+HeaderList sw_headers(const std::string& signature,
+                      const std::string& timestamp = kStandardWebhooksTimestamp) {
+  return {{"webhook-id", kStandardWebhooksId},
+          {"webhook-timestamp", timestamp},
+          {"webhook-signature", signature}};
 }
 HeaderList stripe_headers(const std::string& value) {
   return {{"Stripe-Signature", value}};
@@ -85,122 +78,151 @@ TEST_SUITE("source profiles") {
   }
 
   TEST_CASE("standard-webhooks: the reference vector verifies and names its identity") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
     // The identity's views point into the headers: they must outlive it.
-    const HeaderList headers = sw_headers(kSwSignature);
-    const auto result = check(*v, headers, kSwBody, at(1649367553));
+    const HeaderList headers = sw_headers(kStandardWebhooksSignature);
+    const auto result = check(*v, headers, kStandardWebhooksBody, at(1649367553));
     REQUIRE(result.ok());
     CHECK(result.message.empty());
-    CHECK(result.identity.delivery_id == kSwId);
+    CHECK(result.identity.delivery_id == kStandardWebhooksId);
     CHECK_FALSE(result.identity.event_type);
     CHECK(result.identity.sent == at(1649367553));
-    CHECK(result.identity.timestamp_header == kSwTimestamp);
+    CHECK(result.identity.timestamp_header == kStandardWebhooksTimestamp);
   }
 
   TEST_CASE("standard-webhooks: sign_for_profile reproduces the reference vector") {
-    const auto headers = sign_for_profile(VerificationProfile::kStandardWebhooks, kSwKey, kSwId,
-                                          kSwTimestamp, kSwBody);
+    const auto headers =
+        sign_for_profile(VerificationProfile::kStandardWebhooks, kStandardWebhooksSecret,
+                         kStandardWebhooksId, kStandardWebhooksTimestamp, kStandardWebhooksBody);
     REQUIRE(headers);
-    CHECK(headers.value() == sw_headers(kSwSignature));
+    CHECK(headers.value() == sw_headers(kStandardWebhooksSignature));
   }
 
   TEST_CASE("standard-webhooks: the svix- names are accepted") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
-    const HeaderList svix = {
-        {"svix-id", kSwId}, {"svix-timestamp", kSwTimestamp}, {"svix-signature", kSwSignature}};
-    const auto result = check(*v, svix, kSwBody, at(1649367553));
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
+    const HeaderList svix = {{"svix-id", kStandardWebhooksId},
+                             {"svix-timestamp", kStandardWebhooksTimestamp},
+                             {"svix-signature", kStandardWebhooksSignature}};
+    const auto result = check(*v, svix, kStandardWebhooksBody, at(1649367553));
     CHECK(result.ok());
-    CHECK(result.identity.delivery_id == kSwId);
+    CHECK(result.identity.delivery_id == kStandardWebhooksId);
   }
 
   TEST_CASE("standard-webhooks: wrong key, changed body, id or timestamp do not verify") {
     const auto other = verifier(VerificationProfile::kStandardWebhooks, {kSwOtherKey});
-    CHECK(check(*other, sw_headers(kSwSignature), kSwBody, at(1649367553)).code ==
-          OutcomeCode::kSignatureMismatch);
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
-    CHECK(check(*v, sw_headers(kSwSignature), kSwBody + " ", at(1649367553)).code ==
-          OutcomeCode::kSignatureMismatch);
-    HeaderList other_id = sw_headers(kSwSignature);
+    CHECK(
+        check(*other, sw_headers(kStandardWebhooksSignature), kStandardWebhooksBody, at(1649367553))
+            .code == OutcomeCode::kSignatureMismatch);
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
+    CHECK(check(*v, sw_headers(kStandardWebhooksSignature), kStandardWebhooksBody + " ",
+                at(1649367553))
+              .code == OutcomeCode::kSignatureMismatch);
+    HeaderList other_id = sw_headers(kStandardWebhooksSignature);
     other_id[0].second = "msg_other";
-    CHECK(check(*v, other_id, kSwBody, at(1649367553)).code == OutcomeCode::kSignatureMismatch);
-    CHECK(check(*v, sw_headers(kSwSignature, "1649367554"), kSwBody, at(1649367553)).code ==
+    CHECK(check(*v, other_id, kStandardWebhooksBody, at(1649367553)).code ==
           OutcomeCode::kSignatureMismatch);
+    CHECK(check(*v, sw_headers(kStandardWebhooksSignature, "1649367554"), kStandardWebhooksBody,
+                at(1649367553))
+              .code == OutcomeCode::kSignatureMismatch);
   }
 
   TEST_CASE("standard-webhooks: a second key is accepted (rotation), in either order") {
-    const auto old_first = verifier(VerificationProfile::kStandardWebhooks, {kSwOtherKey, kSwKey});
-    CHECK(check(*old_first, sw_headers(kSwSignature), kSwBody, at(1649367553)).ok());
-    const auto new_first = verifier(VerificationProfile::kStandardWebhooks, {kSwKey, kSwOtherKey});
-    CHECK(check(*new_first, sw_headers(kSwSignature), kSwBody, at(1649367553)).ok());
+    const auto old_first =
+        verifier(VerificationProfile::kStandardWebhooks, {kSwOtherKey, kStandardWebhooksSecret});
+    CHECK(check(*old_first, sw_headers(kStandardWebhooksSignature), kStandardWebhooksBody,
+                at(1649367553))
+              .ok());
+    const auto new_first =
+        verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret, kSwOtherKey});
+    CHECK(check(*new_first, sw_headers(kStandardWebhooksSignature), kStandardWebhooksBody,
+                at(1649367553))
+              .ok());
   }
 
   TEST_CASE("standard-webhooks: the timestamp window holds both ways, inclusive") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey}, seconds(300));
-    const auto headers = sw_headers(kSwSignature);
-    CHECK(check(*v, headers, kSwBody, at(1649367553 + 300)).ok());
-    CHECK(check(*v, headers, kSwBody, at(1649367553 - 300)).ok());
-    const auto stale = check(*v, headers, kSwBody, at(1649367553 + 301));
+    const auto v =
+        verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret}, seconds(300));
+    const auto headers = sw_headers(kStandardWebhooksSignature);
+    CHECK(check(*v, headers, kStandardWebhooksBody, at(1649367553 + 300)).ok());
+    CHECK(check(*v, headers, kStandardWebhooksBody, at(1649367553 - 300)).ok());
+    const auto stale = check(*v, headers, kStandardWebhooksBody, at(1649367553 + 301));
     CHECK(stale.code == OutcomeCode::kTimestampExpired);
     CHECK(stale.message == "webhook-timestamp is outside the accepted window");
     CHECK_FALSE(stale.identity.delivery_id);
-    CHECK(check(*v, headers, kSwBody, at(1649367553 - 301)).code ==
+    CHECK(check(*v, headers, kStandardWebhooksBody, at(1649367553 - 301)).code ==
           OutcomeCode::kTimestampInFuture);
     // Sub-second parts of now do not widen the window.
-    CHECK(check(*v, headers, kSwBody, at(1649367553 + 300) + std::chrono::milliseconds(999)).ok());
+    CHECK(check(*v, headers, kStandardWebhooksBody,
+                at(1649367553 + 300) + std::chrono::milliseconds(999))
+              .ok());
   }
 
   TEST_CASE("standard-webhooks: missing and malformed headers get their own codes") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
     const auto now = at(1649367553);
-    CHECK(check(*v, {{"webhook-id", kSwId}, {"webhook-timestamp", kSwTimestamp}}, kSwBody, now)
+    CHECK(check(*v,
+                {{"webhook-id", kStandardWebhooksId},
+                 {"webhook-timestamp", kStandardWebhooksTimestamp}},
+                kStandardWebhooksBody, now)
               .code == OutcomeCode::kMissingSignature);
-    CHECK(check(*v, {}, kSwBody, now).code == OutcomeCode::kMissingSignature);
-    const auto no_id =
-        check(*v, {{"webhook-timestamp", kSwTimestamp}, {"webhook-signature", kSwSignature}},
-              kSwBody, now);
+    CHECK(check(*v, {}, kStandardWebhooksBody, now).code == OutcomeCode::kMissingSignature);
+    const auto no_id = check(*v,
+                             {{"webhook-timestamp", kStandardWebhooksTimestamp},
+                              {"webhook-signature", kStandardWebhooksSignature}},
+                             kStandardWebhooksBody, now);
     CHECK(no_id.code == OutcomeCode::kMissingSignature);
     CHECK(no_id.message == "webhook-id header is required (it is part of the signed content)");
-    CHECK(check(*v, {{"webhook-id", kSwId}, {"webhook-signature", kSwSignature}}, kSwBody, now)
+    CHECK(check(*v,
+                {{"webhook-id", kStandardWebhooksId},
+                 {"webhook-signature", kStandardWebhooksSignature}},
+                kStandardWebhooksBody, now)
               .code == OutcomeCode::kMissingTimestamp);
-    CHECK(check(*v, sw_headers(kSwSignature, "16493675x3"), kSwBody, now).code ==
-          OutcomeCode::kMalformedTimestamp);
-    CHECK(check(*v, sw_headers(kSwSignature, "-1649367553"), kSwBody, now).code ==
-          OutcomeCode::kMalformedTimestamp);
+    CHECK(
+        check(*v, sw_headers(kStandardWebhooksSignature, "16493675x3"), kStandardWebhooksBody, now)
+            .code == OutcomeCode::kMalformedTimestamp);
+    CHECK(
+        check(*v, sw_headers(kStandardWebhooksSignature, "-1649367553"), kStandardWebhooksBody, now)
+            .code == OutcomeCode::kMalformedTimestamp);
     // Milliseconds are not seconds: a 13-digit value is far in the future.
-    CHECK(check(*v, sw_headers(kSwSignature, "1649367553000"), kSwBody, now).code ==
-          OutcomeCode::kTimestampInFuture);
-    HeaderList long_id = sw_headers(kSwSignature);
+    CHECK(check(*v, sw_headers(kStandardWebhooksSignature, "1649367553000"), kStandardWebhooksBody,
+                now)
+              .code == OutcomeCode::kTimestampInFuture);
+    HeaderList long_id = sw_headers(kStandardWebhooksSignature);
     long_id[0].second = std::string(257, 'm');
-    CHECK(check(*v, long_id, kSwBody, now).code == OutcomeCode::kMalformedSignature);
+    CHECK(check(*v, long_id, kStandardWebhooksBody, now).code == OutcomeCode::kMalformedSignature);
   }
 
   TEST_CASE("standard-webhooks: a repeated auth header is refused, never merged") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
     for (const char* repeated : {"webhook-id", "webhook-timestamp", "webhook-signature"}) {
       CAPTURE(repeated);
-      HeaderList headers = sw_headers(kSwSignature);
-      for (const auto& [name, value] : sw_headers(kSwSignature)) {
+      HeaderList headers = sw_headers(kStandardWebhooksSignature);
+      for (const auto& [name, value] : sw_headers(kStandardWebhooksSignature)) {
         if (name == repeated)
           headers.emplace_back(name, value);
       }
-      CHECK(check(*v, headers, kSwBody, at(1649367553)).code == OutcomeCode::kDuplicateAuthHeader);
+      CHECK(check(*v, headers, kStandardWebhooksBody, at(1649367553)).code ==
+            OutcomeCode::kDuplicateAuthHeader);
     }
-    const HeaderList svix_twice = {{"svix-id", kSwId},
-                                   {"svix-timestamp", kSwTimestamp},
-                                   {"svix-signature", kSwSignature},
-                                   {"SVIX-SIGNATURE", kSwSignature}};
-    CHECK(check(*v, svix_twice, kSwBody, at(1649367553)).code == OutcomeCode::kDuplicateAuthHeader);
+    const HeaderList svix_twice = {{"svix-id", kStandardWebhooksId},
+                                   {"svix-timestamp", kStandardWebhooksTimestamp},
+                                   {"svix-signature", kStandardWebhooksSignature},
+                                   {"SVIX-SIGNATURE", kStandardWebhooksSignature}};
+    CHECK(check(*v, svix_twice, kStandardWebhooksBody, at(1649367553)).code ==
+          OutcomeCode::kDuplicateAuthHeader);
   }
 
   TEST_CASE("standard-webhooks: the webhook- names win over svix- names in one request") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
-    const HeaderList mixed = {
-        {"webhook-id", kSwId}, {"svix-timestamp", kSwTimestamp}, {"svix-signature", kSwSignature}};
-    CHECK(check(*v, mixed, kSwBody, at(1649367553)).code == OutcomeCode::kMissingSignature);
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
+    const HeaderList mixed = {{"webhook-id", kStandardWebhooksId},
+                              {"svix-timestamp", kStandardWebhooksTimestamp},
+                              {"svix-signature", kStandardWebhooksSignature}};
+    CHECK(check(*v, mixed, kStandardWebhooksBody, at(1649367553)).code ==
+          OutcomeCode::kMissingSignature);
   }
 
   TEST_CASE("standard-webhooks: signature lists skip other versions and broken entries") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
     const auto now = at(1649367553);
     const std::string wrong_v1 = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     struct Case {
@@ -208,14 +230,15 @@ TEST_SUITE("source profiles") {
       OutcomeCode expected;
     };
     const Case cases[] = {
-        {wrong_v1 + " " + kSwSignature, OutcomeCode::kNone},
-        {"  " + kSwSignature + "   " + wrong_v1 + " ", OutcomeCode::kNone},  // empty entries
-        {"v2,abc v1a,xyz " + kSwSignature, OutcomeCode::kNone},              // unknown versions
-        {"v1, v1,!!!! v1 " + kSwSignature, OutcomeCode::kNone},              // broken v1 entries
+        {wrong_v1 + " " + kStandardWebhooksSignature, OutcomeCode::kNone},
+        {"  " + kStandardWebhooksSignature + "   " + wrong_v1 + " ",
+         OutcomeCode::kNone},                                                  // empty entries
+        {"v2,abc v1a,xyz " + kStandardWebhooksSignature, OutcomeCode::kNone},  // unknown versions
+        {"v1, v1,!!!! v1 " + kStandardWebhooksSignature, OutcomeCode::kNone},  // broken v1 entries
         {"v1,tZ1I4_hDygAJgO5TYxiSd6Sd0kDW6hPenDe-bTa3Kkw", OutcomeCode::kNone},  // URL-safe
         {wrong_v1, OutcomeCode::kSignatureMismatch},
         {"v1a,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=", OutcomeCode::kMalformedSignature},
-        {"v2," + kSwSignature.substr(3), OutcomeCode::kMalformedSignature},
+        {"v2," + kStandardWebhooksSignature.substr(3), OutcomeCode::kMalformedSignature},
         {"v1,", OutcomeCode::kMalformedSignature},
         {"v1,not*base64", OutcomeCode::kMalformedSignature},
         {"v1,dG9vIHNob3J0", OutcomeCode::kMalformedSignature},  // base64 of 9 bytes
@@ -224,16 +247,16 @@ TEST_SUITE("source profiles") {
     };
     for (const auto& c : cases) {
       CAPTURE(c.header);
-      CHECK(check(*v, sw_headers(c.header), kSwBody, now).code == c.expected);
+      CHECK(check(*v, sw_headers(c.header), kStandardWebhooksBody, now).code == c.expected);
     }
   }
 
   TEST_CASE("standard-webhooks: an overlong signature list is refused before it is split") {
-    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kSwKey});
-    std::string list = kSwSignature;
+    const auto v = verifier(VerificationProfile::kStandardWebhooks, {kStandardWebhooksSecret});
+    std::string list = kStandardWebhooksSignature;
     while (list.size() <= 4096)
       list += " v2,padding";
-    const auto result = check(*v, sw_headers(list), kSwBody, at(1649367553));
+    const auto result = check(*v, sw_headers(list), kStandardWebhooksBody, at(1649367553));
     CHECK(result.code == OutcomeCode::kMalformedSignature);
     CHECK(result.message == "webhook-signature is longer than 4096 bytes");
   }
@@ -244,10 +267,12 @@ TEST_SUITE("source profiles") {
       std::string message;
     };
     const Case cases[] = {
-        {{kSwKey, "whsec_not*base64"}, "key 2 of 2 is not whsec_ followed by valid base64"},
+        {{kStandardWebhooksSecret, "whsec_not*base64"},
+         "key 2 of 2 is not whsec_ followed by valid base64"},
         {{"C2FVsBQIhrscChlQIMV+b5sSYspob7oD"},
          "key 1 of 1 does not start with whsec_ (a Standard Webhooks key is whsec_ + base64)"},
-        {{kSwKey, kSwKey, "whsec_"}, "key 3 of 3 is whsec_ with nothing after it"},
+        {{kStandardWebhooksSecret, kStandardWebhooksSecret, "whsec_"},
+         "key 3 of 3 is whsec_ with nothing after it"},
         {{""}, "key 1 of 1 is empty"},
         {{}, "no key configured for a standard-webhooks source"},
     };
@@ -262,81 +287,85 @@ TEST_SUITE("source profiles") {
           CHECK(made.error().message().find(key) == std::string::npos);
       }
     }
-    CHECK_FALSE(sign_for_profile(VerificationProfile::kStandardWebhooks, "whsec_!!", kSwId,
-                                 kSwTimestamp, kSwBody));
+    CHECK_FALSE(sign_for_profile(VerificationProfile::kStandardWebhooks, "whsec_!!",
+                                 kStandardWebhooksId, kStandardWebhooksTimestamp,
+                                 kStandardWebhooksBody));
   }
 
   TEST_CASE("github: the documented vector verifies and the delivery headers name the event") {
-    const auto v = verifier(VerificationProfile::kGithub, {kGhKey});
-    const HeaderList headers = {{"X-Hub-Signature-256", kGhSignature},
+    const auto v = verifier(VerificationProfile::kGithub, {kGithubExampleSecret});
+    const HeaderList headers = {{"X-Hub-Signature-256", kGithubExampleSignature},
                                 {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
                                 {"X-GitHub-Event", "push"}};
-    const auto result = check(*v, headers, kGhBody, at(0));
+    const auto result = check(*v, headers, kGithubExampleBody, at(0));
     REQUIRE(result.ok());
     CHECK(result.identity.delivery_id == "72d3162e-cc78-11e3-81ab-4c9367dc0958");
     CHECK(result.identity.event_type == "push");
     CHECK_FALSE(result.identity.sent);
     CHECK(result.identity.timestamp_header.empty());
     // Without the delivery headers the identity is left to the body.
-    const auto bare = check(*v, {{"x-hub-signature-256", kGhSignature}}, kGhBody, at(0));
+    const auto bare =
+        check(*v, {{"x-hub-signature-256", kGithubExampleSignature}}, kGithubExampleBody, at(0));
     REQUIRE(bare.ok());
     CHECK_FALSE(bare.identity.delivery_id);
     CHECK_FALSE(bare.identity.event_type);
   }
 
   TEST_CASE("github: sign_for_profile reproduces the documented vector") {
-    const auto headers =
-        sign_for_profile(VerificationProfile::kGithub, kGhKey, "delivery-1", "", kGhBody);
+    const auto headers = sign_for_profile(VerificationProfile::kGithub, kGithubExampleSecret,
+                                          "delivery-1", "", kGithubExampleBody);
     REQUIRE(headers);
-    CHECK(headers.value() ==
-          HeaderList{{"X-Hub-Signature-256", kGhSignature}, {"X-GitHub-Delivery", "delivery-1"}});
+    CHECK(headers.value() == HeaderList{{"X-Hub-Signature-256", kGithubExampleSignature},
+                                        {"X-GitHub-Delivery", "delivery-1"}});
   }
 
   TEST_CASE("github: wrong key, rotation, malformed and repeated headers") {
     const auto now = at(1700000000);
-    const HeaderList signed_headers = {{"X-Hub-Signature-256", kGhSignature}};
+    const HeaderList signed_headers = {{"X-Hub-Signature-256", kGithubExampleSignature}};
     CHECK(check(*verifier(VerificationProfile::kGithub, {"another secret"}), signed_headers,
-                kGhBody, now)
+                kGithubExampleBody, now)
               .code == OutcomeCode::kSignatureMismatch);
-    CHECK(check(*verifier(VerificationProfile::kGithub, {"another secret", kGhKey}), signed_headers,
-                kGhBody, now)
+    CHECK(check(*verifier(VerificationProfile::kGithub, {"another secret", kGithubExampleSecret}),
+                signed_headers, kGithubExampleBody, now)
               .ok());
-    const auto v = verifier(VerificationProfile::kGithub, {kGhKey});
+    const auto v = verifier(VerificationProfile::kGithub, {kGithubExampleSecret});
     CHECK(check(*v, signed_headers, "Hello, World?", now).code == OutcomeCode::kSignatureMismatch);
-    CHECK(check(*v, {}, kGhBody, now).code == OutcomeCode::kMissingSignature);
-    CHECK(check(*v, {{"X-Hub-Signature-256", ""}}, kGhBody, now).code ==
+    CHECK(check(*v, {}, kGithubExampleBody, now).code == OutcomeCode::kMissingSignature);
+    CHECK(check(*v, {{"X-Hub-Signature-256", ""}}, kGithubExampleBody, now).code ==
           OutcomeCode::kMissingSignature);
     for (const std::string& bad :
-         {kGhSignature.substr(7), "sha1=" + kGhSignature.substr(7), kGhSignature + "0",
-          kGhSignature.substr(0, 70), "sha256=" + std::string(64, 'g'),
+         {kGithubExampleSignature.substr(7), "sha1=" + kGithubExampleSignature.substr(7),
+          kGithubExampleSignature + "0", kGithubExampleSignature.substr(0, 70),
+          "sha256=" + std::string(64, 'g'),
           std::string("sha256=dXZBB+oOslCfwhIhzOmEuKN1cLbXWGwsbfQ3nLgEPhc=")}) {
       CAPTURE(bad);
-      CHECK(check(*v, {{"X-Hub-Signature-256", bad}}, kGhBody, now).code ==
+      CHECK(check(*v, {{"X-Hub-Signature-256", bad}}, kGithubExampleBody, now).code ==
             OutcomeCode::kMalformedSignature);
     }
     for (const char* repeated : {"X-Hub-Signature-256", "X-GitHub-Delivery", "X-GitHub-Event"}) {
       CAPTURE(repeated);
-      HeaderList headers = {{"X-Hub-Signature-256", kGhSignature},
+      HeaderList headers = {{"X-Hub-Signature-256", kGithubExampleSignature},
                             {"X-GitHub-Delivery", "d"},
                             {"X-GitHub-Event", "push"}};
-      headers.emplace_back(repeated,
-                           repeated == std::string("X-Hub-Signature-256") ? kGhSignature : "x");
-      CHECK(check(*v, headers, kGhBody, now).code == OutcomeCode::kDuplicateAuthHeader);
+      headers.emplace_back(
+          repeated, repeated == std::string("X-Hub-Signature-256") ? kGithubExampleSignature : "x");
+      CHECK(check(*v, headers, kGithubExampleBody, now).code == OutcomeCode::kDuplicateAuthHeader);
     }
-    const auto long_delivery = check(
-        *v, {{"X-Hub-Signature-256", kGhSignature}, {"X-GitHub-Delivery", std::string(257, 'd')}},
-        kGhBody, now);
+    const auto long_delivery = check(*v,
+                                     {{"X-Hub-Signature-256", kGithubExampleSignature},
+                                      {"X-GitHub-Delivery", std::string(257, 'd')}},
+                                     kGithubExampleBody, now);
     CHECK(long_delivery.code == OutcomeCode::kMalformedSignature);
     // Upper-case hex is the same MAC.
-    std::string upper = kGhSignature;
+    std::string upper = kGithubExampleSignature;
     for (std::size_t i = 7; i < upper.size(); ++i)
       upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
-    CHECK(check(*v, {{"X-Hub-Signature-256", upper}}, kGhBody, now).ok());
+    CHECK(check(*v, {{"X-Hub-Signature-256", upper}}, kGithubExampleBody, now).ok());
   }
 
   TEST_CASE("github: an empty secret is refused by position") {
-    const auto made =
-        make_profile_verifier(VerificationProfile::kGithub, {kGhKey, ""}, seconds(300));
+    const auto made = make_profile_verifier(VerificationProfile::kGithub,
+                                            {kGithubExampleSecret, ""}, seconds(300));
     REQUIRE_FALSE(made);
     CHECK(made.error().message() == "key 2 of 2 is empty");
   }
@@ -427,8 +456,8 @@ TEST_SUITE("source profiles") {
       VerificationProfile profile;
       std::string key;
     };
-    for (const auto& c : {Case{VerificationProfile::kStandardWebhooks, kSwKey},
-                          Case{VerificationProfile::kGithub, kGhKey},
+    for (const auto& c : {Case{VerificationProfile::kStandardWebhooks, kStandardWebhooksSecret},
+                          Case{VerificationProfile::kGithub, kGithubExampleSecret},
                           Case{VerificationProfile::kStripe, kStripeKey}}) {
       CAPTURE(to_string(c.profile));
       const auto headers = sign_for_profile(c.profile, c.key, "msg_1", "1700000000", body);
