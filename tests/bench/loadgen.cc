@@ -332,7 +332,7 @@ std::map<std::string, ThreadRole> thread_roles(int pid) {
   for (const auto& task :
        std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
     ThreadRole& role = roles[thread_role(task.path())];
-    role.cpu += process_cpu_of(task.path() / "stat").seconds;
+    role.cpu += std::max(process_cpu_of(task.path() / "stat").seconds, 0.0);  // -1: it exited
     role.switches += std::max<int64_t>(task_context_switches(task.path()), 0);
     ++role.threads;
   }
